@@ -1,0 +1,1 @@
+//! banca-model: see ARCHITECTURE.md.

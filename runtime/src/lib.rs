@@ -1,0 +1,1 @@
+//! banca-runtime: see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! banca-stacks: see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! banca-synth: see ARCHITECTURE.md.
