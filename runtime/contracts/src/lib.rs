@@ -7,3 +7,8 @@
 
 pub mod money;
 pub mod transfer;
+pub mod api;
+pub mod audit;
+pub mod fields;
+pub mod notification;
+pub mod report;
