@@ -178,6 +178,21 @@ validated_string!(
     check = |s| first_is_alnum(s) && is_ascii_alnum_or(s, b"-")
 );
 
+impl MessageId {
+    /// The id spelled as a hyphenated UUID (`8-4-4-4-12` lowercase hex), always valid.
+    pub fn from_uuid_bytes(bytes: [u8; 16]) -> Self {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Self(format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        ))
+    }
+}
+
 fn valid_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -240,6 +255,13 @@ mod tests {
         ] {
             assert!(bad.parse::<E164Phone>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn uuid_ids_are_valid_message_ids() {
+        let id = MessageId::from_uuid_bytes([0xab; 16]);
+        assert_eq!(id.as_str(), "abababab-abab-abab-abab-abababababab");
+        assert!(id.as_str().parse::<MessageId>().is_ok());
     }
 
     #[test]

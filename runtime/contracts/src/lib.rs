@@ -5,10 +5,10 @@
 //! Invariants: no I/O, no AWS SDK (the synth path and the handlers both depend on this crate).
 #![warn(missing_docs)]
 
-pub mod money;
-pub mod transfer;
 pub mod api;
 pub mod audit;
 pub mod fields;
+pub mod money;
 pub mod notification;
 pub mod report;
+pub mod transfer;

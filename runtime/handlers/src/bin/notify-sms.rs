@@ -1,0 +1,19 @@
+//! notify-sms: SQS (SNS fan-out) -> templates -> Twilio.
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    banca_runtime::lambda::init_logging()?;
+    let deps = Arc::new(banca_handlers::boot::sms().await?);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {
+            let deps = deps.clone();
+            async move {
+                Ok::<_, Error>(banca_handlers::notify::sms::handle(&deps, event.payload).await?)
+            }
+        },
+    ))
+    .await
+}
