@@ -303,7 +303,10 @@ pub fn snake(name: &str) -> String {
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
             let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            // `CNAMEs`: a plural `s` after an acronym is part of it, not the start of a word.
+            let plural_s = chars.get(i + 1) == Some(&'s')
+                && chars.get(i + 2).is_none_or(|n| !n.is_ascii_lowercase());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase()) && !plural_s;
             if prev.is_ascii_lowercase()
                 || prev.is_ascii_digit()
                 || (prev.is_ascii_uppercase() && next_lower)
@@ -1371,7 +1374,7 @@ fn emit_struct(code: &mut String, s: &StructDef, prefix: &str, is_resource: bool
 fn emit_builder(s: &StructDef, prefix: &str, target: &str) -> String {
     let mut code = String::new();
     let n = &s.name;
-    writeln!(code, "/// Builder of [`{n}`]({target}{n}).\n#[derive(Debug, Clone, Default)]\npub struct {n}Builder {{").ok();
+    writeln!(code, "/// Builder of [`{n}`].\n#[derive(Debug, Clone, Default)]\npub struct {n}Builder {{").ok();
     for f in &s.fields {
         let inner = f.ty.rust(prefix);
         let inner = if f.boxed {

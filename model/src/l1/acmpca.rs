@@ -674,7 +674,7 @@ pub mod certificate_authority {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`KeyUsage`](super::KeyUsage).
+        /// Builder of [`KeyUsage`].
         #[derive(Debug, Clone, Default)]
         pub struct KeyUsageBuilder {
             crl_sign: Option<Value<bool>>,
@@ -748,7 +748,7 @@ pub mod certificate_authority {
                 }
             }
         }
-        /// Builder of [`CustomAttribute`](super::CustomAttribute).
+        /// Builder of [`CustomAttribute`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomAttributeBuilder {
             object_identifier: Option<Value<String>>,
@@ -781,7 +781,7 @@ pub mod certificate_authority {
                 })
             }
         }
-        /// Builder of [`Subject`](super::Subject).
+        /// Builder of [`Subject`].
         #[derive(Debug, Clone, Default)]
         pub struct SubjectBuilder {
             common_name: Option<Value<String>>,
@@ -900,7 +900,7 @@ pub mod certificate_authority {
                 }
             }
         }
-        /// Builder of [`EdiPartyName`](super::EdiPartyName).
+        /// Builder of [`EdiPartyName`].
         #[derive(Debug, Clone, Default)]
         pub struct EdiPartyNameBuilder {
             name_assigner: Option<Value<String>>,
@@ -929,7 +929,7 @@ pub mod certificate_authority {
                 })
             }
         }
-        /// Builder of [`OtherName`](super::OtherName).
+        /// Builder of [`OtherName`].
         #[derive(Debug, Clone, Default)]
         pub struct OtherNameBuilder {
             type_id: Option<Value<String>>,
@@ -962,7 +962,7 @@ pub mod certificate_authority {
                 })
             }
         }
-        /// Builder of [`GeneralName`](super::GeneralName).
+        /// Builder of [`GeneralName`].
         #[derive(Debug, Clone, Default)]
         pub struct GeneralNameBuilder {
             directory_name: Option<Value<super::Subject>>,
@@ -1029,7 +1029,7 @@ pub mod certificate_authority {
                 }
             }
         }
-        /// Builder of [`AccessMethod`](super::AccessMethod).
+        /// Builder of [`AccessMethod`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessMethodBuilder {
             access_method_type: Option<Value<String>>,
@@ -1054,7 +1054,7 @@ pub mod certificate_authority {
                 }
             }
         }
-        /// Builder of [`AccessDescription`](super::AccessDescription).
+        /// Builder of [`AccessDescription`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessDescriptionBuilder {
             access_location: Option<Value<super::GeneralName>>,
@@ -1087,7 +1087,7 @@ pub mod certificate_authority {
                 })
             }
         }
-        /// Builder of [`CsrExtensions`](super::CsrExtensions).
+        /// Builder of [`CsrExtensions`].
         #[derive(Debug, Clone, Default)]
         pub struct CsrExtensionsBuilder {
             key_usage: Option<Value<super::KeyUsage>>,
@@ -1115,7 +1115,7 @@ pub mod certificate_authority {
                 }
             }
         }
-        /// Builder of [`CrlDistributionPointExtensionConfiguration`](super::CrlDistributionPointExtensionConfiguration).
+        /// Builder of [`CrlDistributionPointExtensionConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct CrlDistributionPointExtensionConfigurationBuilder {
             omit_extension: Option<Value<bool>>,
@@ -1135,7 +1135,7 @@ pub mod certificate_authority {
         })
             }
         }
-        /// Builder of [`CrlConfiguration`](super::CrlConfiguration).
+        /// Builder of [`CrlConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct CrlConfigurationBuilder {
             crl_distribution_point_extension_configuration:
@@ -1211,7 +1211,7 @@ pub mod certificate_authority {
                 })
             }
         }
-        /// Builder of [`OcspConfiguration`](super::OcspConfiguration).
+        /// Builder of [`OcspConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct OcspConfigurationBuilder {
             enabled: Option<Value<bool>>,
@@ -1240,7 +1240,7 @@ pub mod certificate_authority {
                 })
             }
         }
-        /// Builder of [`RevocationConfiguration`](super::RevocationConfiguration).
+        /// Builder of [`RevocationConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct RevocationConfigurationBuilder {
             crl_configuration: Option<Value<super::CrlConfiguration>>,
@@ -1271,7 +1271,7 @@ pub mod certificate_authority {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1306,7 +1306,7 @@ pub mod certificate_authority {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`CertificateAuthority`](super::CertificateAuthority).
+    /// Builder of [`CertificateAuthority`].
     #[derive(Debug, Clone, Default)]
     pub struct CertificateAuthorityBuilder {
         csr_extensions: Option<Value<super::certificate_authority::CsrExtensions>>,

@@ -196,7 +196,7 @@ pub mod api_key {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`StageKey`](super::StageKey).
+        /// Builder of [`StageKey`].
         #[derive(Debug, Clone, Default)]
         pub struct StageKeyBuilder {
             rest_api_id: Option<Value<String>>,
@@ -221,7 +221,7 @@ pub mod api_key {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -295,7 +295,7 @@ pub struct Authorizer {
     pub name: Value<String>,
     /// `ProviderARNs` (optional).
     #[serde(rename = "ProviderARNs", skip_serializing_if = "Option::is_none")]
-    pub provider_ar_ns: Option<Value<Vec<Value<String>>>>,
+    pub provider_arns: Option<Value<Vec<Value<String>>>>,
     /// `RestApiId` (required; changing it replaces the resource).
     #[serde(rename = "RestApiId")]
     pub rest_api_id: Value<String>,
@@ -305,7 +305,7 @@ pub struct Authorizer {
 }
 impl Check for Authorizer {
     fn check(&self, v: &mut Validator, _: &Rules) {
-        v.field("ProviderARNs", &self.provider_ar_ns, &Rules::NONE);
+        v.field("ProviderARNs", &self.provider_arns, &Rules::NONE);
     }
 }
 impl Authorizer {
@@ -742,7 +742,7 @@ pub mod deployment {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`DeploymentCanarySettings`](super::DeploymentCanarySettings).
+        /// Builder of [`DeploymentCanarySettings`].
         #[derive(Debug, Clone, Default)]
         pub struct DeploymentCanarySettingsBuilder {
             percent_traffic: Option<Value<f64>>,
@@ -777,7 +777,7 @@ pub mod deployment {
                 }
             }
         }
-        /// Builder of [`AccessLogSetting`](super::AccessLogSetting).
+        /// Builder of [`AccessLogSetting`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessLogSettingBuilder {
             destination_arn: Option<Value<String>>,
@@ -802,7 +802,7 @@ pub mod deployment {
                 }
             }
         }
-        /// Builder of [`CanarySetting`](super::CanarySetting).
+        /// Builder of [`CanarySetting`].
         #[derive(Debug, Clone, Default)]
         pub struct CanarySettingBuilder {
             percent_traffic: Option<Value<f64>>,
@@ -837,7 +837,7 @@ pub mod deployment {
                 }
             }
         }
-        /// Builder of [`MethodSetting`](super::MethodSetting).
+        /// Builder of [`MethodSetting`].
         #[derive(Debug, Clone, Default)]
         pub struct MethodSettingBuilder {
             cache_data_encrypted: Option<Value<bool>>,
@@ -918,7 +918,7 @@ pub mod deployment {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -951,7 +951,7 @@ pub mod deployment {
                 })
             }
         }
-        /// Builder of [`StageDescription`](super::StageDescription).
+        /// Builder of [`StageDescription`].
         #[derive(Debug, Clone, Default)]
         pub struct StageDescriptionBuilder {
             access_log_setting: Option<Value<super::AccessLogSetting>>,
@@ -1314,7 +1314,7 @@ pub mod domain_name {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`EndpointConfiguration`](super::EndpointConfiguration).
+        /// Builder of [`EndpointConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EndpointConfigurationBuilder {
             ip_address_type: Option<Value<String>>,
@@ -1339,7 +1339,7 @@ pub mod domain_name {
                 }
             }
         }
-        /// Builder of [`MutualTlsAuthentication`](super::MutualTlsAuthentication).
+        /// Builder of [`MutualTlsAuthentication`].
         #[derive(Debug, Clone, Default)]
         pub struct MutualTlsAuthenticationBuilder {
             truststore_uri: Option<Value<String>>,
@@ -1364,7 +1364,7 @@ pub mod domain_name {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1796,7 +1796,7 @@ pub mod rest_api {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`S3Location`](super::S3Location).
+        /// Builder of [`S3Location`].
         #[derive(Debug, Clone, Default)]
         pub struct S3LocationBuilder {
             bucket: Option<Value<String>>,
@@ -1835,7 +1835,7 @@ pub mod rest_api {
                 }
             }
         }
-        /// Builder of [`EndpointConfiguration`](super::EndpointConfiguration).
+        /// Builder of [`EndpointConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EndpointConfigurationBuilder {
             ip_address_type: Option<Value<String>>,
@@ -1867,7 +1867,7 @@ pub mod rest_api {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2184,7 +2184,7 @@ pub mod stage {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AccessLogSetting`](super::AccessLogSetting).
+        /// Builder of [`AccessLogSetting`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessLogSettingBuilder {
             destination_arn: Option<Value<String>>,
@@ -2209,7 +2209,7 @@ pub mod stage {
                 }
             }
         }
-        /// Builder of [`CanarySetting`](super::CanarySetting).
+        /// Builder of [`CanarySetting`].
         #[derive(Debug, Clone, Default)]
         pub struct CanarySettingBuilder {
             deployment_id: Option<Value<String>>,
@@ -2251,7 +2251,7 @@ pub mod stage {
                 }
             }
         }
-        /// Builder of [`MethodSetting`](super::MethodSetting).
+        /// Builder of [`MethodSetting`].
         #[derive(Debug, Clone, Default)]
         pub struct MethodSettingBuilder {
             cache_data_encrypted: Option<Value<bool>>,
@@ -2332,7 +2332,7 @@ pub mod stage {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2583,7 +2583,7 @@ pub mod usage_plan {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ThrottleSettings`](super::ThrottleSettings).
+        /// Builder of [`ThrottleSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct ThrottleSettingsBuilder {
             burst_limit: Option<Value<i64>>,
@@ -2608,7 +2608,7 @@ pub mod usage_plan {
                 }
             }
         }
-        /// Builder of [`ApiStage`](super::ApiStage).
+        /// Builder of [`ApiStage`].
         #[derive(Debug, Clone, Default)]
         pub struct ApiStageBuilder {
             api_id: Option<Value<String>>,
@@ -2643,7 +2643,7 @@ pub mod usage_plan {
                 }
             }
         }
-        /// Builder of [`QuotaSettings`](super::QuotaSettings).
+        /// Builder of [`QuotaSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct QuotaSettingsBuilder {
             limit: Option<Value<i64>>,
@@ -2675,7 +2675,7 @@ pub mod usage_plan {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2785,7 +2785,7 @@ pub mod usage_plan_key {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Account`](super::Account).
+    /// Builder of [`Account`].
     #[derive(Debug, Clone, Default)]
     pub struct AccountBuilder {
         cloud_watch_role_arn: Option<Value<String>>,
@@ -2803,7 +2803,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`ApiKey`](super::ApiKey).
+    /// Builder of [`ApiKey`].
     #[derive(Debug, Clone, Default)]
     pub struct ApiKeyBuilder {
         customer_id: Option<Value<String>>,
@@ -2873,7 +2873,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`Authorizer`](super::Authorizer).
+    /// Builder of [`Authorizer`].
     #[derive(Debug, Clone, Default)]
     pub struct AuthorizerBuilder {
         auth_type: Option<Value<String>>,
@@ -2883,7 +2883,7 @@ pub mod builders {
         identity_source: Option<Value<String>>,
         identity_validation_expression: Option<Value<String>>,
         name: Option<Value<String>>,
-        provider_ar_ns: Option<Value<Vec<Value<String>>>>,
+        provider_arns: Option<Value<Vec<Value<String>>>>,
         rest_api_id: Option<Value<String>>,
         type_: Option<Value<String>>,
     }
@@ -2924,8 +2924,8 @@ pub mod builders {
             self
         }
         /// Sets `ProviderARNs`.
-        pub fn provider_ar_ns(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
-            self.provider_ar_ns = Some(value.into());
+        pub fn provider_arns(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
+            self.provider_arns = Some(value.into());
             self
         }
         /// Sets `RestApiId`.
@@ -2952,7 +2952,7 @@ pub mod builders {
                     property: "Name",
                     setter: "name",
                 })?,
-                provider_ar_ns: self.provider_ar_ns,
+                provider_arns: self.provider_arns,
                 rest_api_id: self.rest_api_id.ok_or(BuildError {
                     type_name: "AWS::ApiGateway::Authorizer",
                     property: "RestApiId",
@@ -2966,7 +2966,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`BasePathMapping`](super::BasePathMapping).
+    /// Builder of [`BasePathMapping`].
     #[derive(Debug, Clone, Default)]
     pub struct BasePathMappingBuilder {
         base_path: Option<Value<String>>,
@@ -3009,7 +3009,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Deployment`](super::Deployment).
+    /// Builder of [`Deployment`].
     #[derive(Debug, Clone, Default)]
     pub struct DeploymentBuilder {
         deployment_canary_settings: Option<Value<super::deployment::DeploymentCanarySettings>>,
@@ -3065,7 +3065,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`DomainName`](super::DomainName).
+    /// Builder of [`DomainName`].
     #[derive(Debug, Clone, Default)]
     pub struct DomainNameBuilder {
         certificate_arn: Option<Value<String>>,
@@ -3161,7 +3161,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`GatewayResponse`](super::GatewayResponse).
+    /// Builder of [`GatewayResponse`].
     #[derive(Debug, Clone, Default)]
     pub struct GatewayResponseBuilder {
         response_parameters: Option<Value<BTreeMap<String, Value<String>>>>,
@@ -3221,7 +3221,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Model`](super::Model).
+    /// Builder of [`Model`].
     #[derive(Debug, Clone, Default)]
     pub struct ModelBuilder {
         content_type: Option<Value<String>>,
@@ -3271,7 +3271,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`RequestValidator`](super::RequestValidator).
+    /// Builder of [`RequestValidator`].
     #[derive(Debug, Clone, Default)]
     pub struct RequestValidatorBuilder {
         name: Option<Value<String>>,
@@ -3314,7 +3314,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`RestApi`](super::RestApi).
+    /// Builder of [`RestApi`].
     #[derive(Debug, Clone, Default)]
     pub struct RestApiBuilder {
         api_key_source_type: Option<Value<String>>,
@@ -3450,7 +3450,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`Stage`](super::Stage).
+    /// Builder of [`Stage`].
     #[derive(Debug, Clone, Default)]
     pub struct StageBuilder {
         access_log_setting: Option<Value<super::stage::AccessLogSetting>>,
@@ -3575,7 +3575,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`UsagePlan`](super::UsagePlan).
+    /// Builder of [`UsagePlan`].
     #[derive(Debug, Clone, Default)]
     pub struct UsagePlanBuilder {
         api_stages: Option<Value<Vec<Value<super::usage_plan::ApiStage>>>>,
@@ -3634,7 +3634,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`UsagePlanKey`](super::UsagePlanKey).
+    /// Builder of [`UsagePlanKey`].
     #[derive(Debug, Clone, Default)]
     pub struct UsagePlanKeyBuilder {
         key_id: Option<Value<String>>,

@@ -882,7 +882,7 @@ pub mod work_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -915,7 +915,7 @@ pub mod work_group {
                 })
             }
         }
-        /// Builder of [`CustomerContentEncryptionConfiguration`](super::CustomerContentEncryptionConfiguration).
+        /// Builder of [`CustomerContentEncryptionConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomerContentEncryptionConfigurationBuilder {
             kms_key: Option<Value<String>>,
@@ -939,7 +939,7 @@ pub mod work_group {
                 })
             }
         }
-        /// Builder of [`Classification`](super::Classification).
+        /// Builder of [`Classification`].
         #[derive(Debug, Clone, Default)]
         pub struct ClassificationBuilder {
             name: Option<Value<String>>,
@@ -967,7 +967,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`EngineConfiguration`](super::EngineConfiguration).
+        /// Builder of [`EngineConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EngineConfigurationBuilder {
             additional_configs: Option<Value<BTreeMap<String, Value<String>>>>,
@@ -1029,7 +1029,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`EngineVersion`](super::EngineVersion).
+        /// Builder of [`EngineVersion`].
         #[derive(Debug, Clone, Default)]
         pub struct EngineVersionBuilder {
             effective_engine_version: Option<Value<String>>,
@@ -1054,7 +1054,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`ManagedStorageEncryptionConfiguration`](super::ManagedStorageEncryptionConfiguration).
+        /// Builder of [`ManagedStorageEncryptionConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ManagedStorageEncryptionConfigurationBuilder {
             kms_key: Option<Value<String>>,
@@ -1072,7 +1072,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`ManagedQueryResultsConfiguration`](super::ManagedQueryResultsConfiguration).
+        /// Builder of [`ManagedQueryResultsConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ManagedQueryResultsConfigurationBuilder {
             enabled: Option<Value<bool>>,
@@ -1100,7 +1100,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`CloudWatchLoggingConfiguration`](super::CloudWatchLoggingConfiguration).
+        /// Builder of [`CloudWatchLoggingConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct CloudWatchLoggingConfigurationBuilder {
             enabled: Option<Value<bool>>,
@@ -1142,7 +1142,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`ManagedLoggingConfiguration`](super::ManagedLoggingConfiguration).
+        /// Builder of [`ManagedLoggingConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ManagedLoggingConfigurationBuilder {
             enabled: Option<Value<bool>>,
@@ -1167,7 +1167,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`S3LoggingConfiguration`](super::S3LoggingConfiguration).
+        /// Builder of [`S3LoggingConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct S3LoggingConfigurationBuilder {
             enabled: Option<Value<bool>>,
@@ -1199,7 +1199,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`MonitoringConfiguration`](super::MonitoringConfiguration).
+        /// Builder of [`MonitoringConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct MonitoringConfigurationBuilder {
             cloud_watch_logging_configuration: Option<Value<super::CloudWatchLoggingConfiguration>>,
@@ -1240,7 +1240,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`AclConfiguration`](super::AclConfiguration).
+        /// Builder of [`AclConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct AclConfigurationBuilder {
             s3_acl_option: Option<Value<super::S3AclOption>>,
@@ -1262,7 +1262,7 @@ pub mod work_group {
                 })
             }
         }
-        /// Builder of [`EncryptionConfiguration`](super::EncryptionConfiguration).
+        /// Builder of [`EncryptionConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EncryptionConfigurationBuilder {
             encryption_option: Option<Value<super::EncryptionOption>>,
@@ -1294,7 +1294,7 @@ pub mod work_group {
                 })
             }
         }
-        /// Builder of [`ResultConfiguration`](super::ResultConfiguration).
+        /// Builder of [`ResultConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ResultConfigurationBuilder {
             acl_configuration: Option<Value<super::AclConfiguration>>,
@@ -1339,7 +1339,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`WorkGroupConfiguration`](super::WorkGroupConfiguration).
+        /// Builder of [`WorkGroupConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct WorkGroupConfigurationBuilder {
             additional_configuration: Option<Value<String>>,
@@ -1458,7 +1458,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`ResultConfigurationUpdates`](super::ResultConfigurationUpdates).
+        /// Builder of [`ResultConfigurationUpdates`].
         #[derive(Debug, Clone, Default)]
         pub struct ResultConfigurationUpdatesBuilder {
             acl_configuration: Option<Value<super::AclConfiguration>>,
@@ -1534,7 +1534,7 @@ pub mod work_group {
                 }
             }
         }
-        /// Builder of [`WorkGroupConfigurationUpdates`](super::WorkGroupConfigurationUpdates).
+        /// Builder of [`WorkGroupConfigurationUpdates`].
         #[derive(Debug, Clone, Default)]
         pub struct WorkGroupConfigurationUpdatesBuilder {
             additional_configuration: Option<Value<String>>,
@@ -1681,7 +1681,7 @@ pub mod work_group {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`WorkGroup`](super::WorkGroup).
+    /// Builder of [`WorkGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct WorkGroupBuilder {
         description: Option<Value<String>>,

@@ -176,7 +176,7 @@ pub struct AutoScalingGroup {
     pub tags: Option<Value<Vec<Value<auto_scaling_group::TagProperty>>>>,
     /// `TargetGroupARNs` (optional).
     #[serde(rename = "TargetGroupARNs", skip_serializing_if = "Option::is_none")]
-    pub target_group_ar_ns: Option<Value<Vec<Value<String>>>>,
+    pub target_group_arns: Option<Value<Vec<Value<String>>>>,
     /// `TerminationPolicies` (optional).
     #[serde(
         rename = "TerminationPolicies",
@@ -371,7 +371,7 @@ impl Check for AutoScalingGroup {
         v.field("Tags", &self.tags, &Rules::NONE);
         v.field(
             "TargetGroupARNs",
-            &self.target_group_ar_ns,
+            &self.target_group_arns,
             &Rules {
                 items: Some(&Rules {
                     min_length: Some(1),
@@ -676,7 +676,7 @@ impl Handle<AutoScalingGroup> {
         self.get_att("Tags")
     }
     /// `Fn::GetAtt` of `TargetGroupARNs`.
-    pub fn attr_target_group_ar_ns(&self) -> Intrinsic {
+    pub fn attr_target_group_arns(&self) -> Intrinsic {
         self.get_att("TargetGroupARNs")
     }
     /// `Fn::GetAtt` of `TerminationPolicies`.
@@ -2341,7 +2341,7 @@ pub mod auto_scaling_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AvailabilityZoneDistribution`](super::AvailabilityZoneDistribution).
+        /// Builder of [`AvailabilityZoneDistribution`].
         #[derive(Debug, Clone, Default)]
         pub struct AvailabilityZoneDistributionBuilder {
             capacity_distribution_strategy: Option<Value<super::CapacityDistributionStrategy>>,
@@ -2362,7 +2362,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`AvailabilityZoneImpairmentPolicy`](super::AvailabilityZoneImpairmentPolicy).
+        /// Builder of [`AvailabilityZoneImpairmentPolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct AvailabilityZoneImpairmentPolicyBuilder {
             impaired_zone_health_check_behavior:
@@ -2391,7 +2391,7 @@ pub mod auto_scaling_group {
         })
             }
         }
-        /// Builder of [`CapacityReservationTarget`](super::CapacityReservationTarget).
+        /// Builder of [`CapacityReservationTarget`].
         #[derive(Debug, Clone, Default)]
         pub struct CapacityReservationTargetBuilder {
             capacity_reservation_ids: Option<Value<Vec<Value<String>>>>,
@@ -2423,7 +2423,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`CapacityReservationSpecification`](super::CapacityReservationSpecification).
+        /// Builder of [`CapacityReservationSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct CapacityReservationSpecificationBuilder {
             capacity_reservation_preference: Option<Value<super::CapacityReservationPreference>>,
@@ -2454,7 +2454,7 @@ pub mod auto_scaling_group {
         })
             }
         }
-        /// Builder of [`RetentionTriggers`](super::RetentionTriggers).
+        /// Builder of [`RetentionTriggers`].
         #[derive(Debug, Clone, Default)]
         pub struct RetentionTriggersBuilder {
             terminate_hook_abandon: Option<Value<super::TerminateHookAbandon>>,
@@ -2475,7 +2475,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`InstanceLifecyclePolicy`](super::InstanceLifecyclePolicy).
+        /// Builder of [`InstanceLifecyclePolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct InstanceLifecyclePolicyBuilder {
             retention_triggers: Option<Value<super::RetentionTriggers>>,
@@ -2496,7 +2496,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`InstanceMaintenancePolicy`](super::InstanceMaintenancePolicy).
+        /// Builder of [`InstanceMaintenancePolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct InstanceMaintenancePolicyBuilder {
             max_healthy_percentage: Option<Value<i64>>,
@@ -2521,7 +2521,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`LaunchTemplateSpecification`](super::LaunchTemplateSpecification).
+        /// Builder of [`LaunchTemplateSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct LaunchTemplateSpecificationBuilder {
             launch_template_id: Option<Value<String>>,
@@ -2557,7 +2557,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`LifecycleHookSpecification`](super::LifecycleHookSpecification).
+        /// Builder of [`LifecycleHookSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct LifecycleHookSpecificationBuilder {
             default_result: Option<Value<String>>,
@@ -2625,7 +2625,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`MetricsCollection`](super::MetricsCollection).
+        /// Builder of [`MetricsCollection`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricsCollectionBuilder {
             granularity: Option<Value<String>>,
@@ -2654,7 +2654,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`InstancesDistribution`](super::InstancesDistribution).
+        /// Builder of [`InstancesDistribution`].
         #[derive(Debug, Clone, Default)]
         pub struct InstancesDistributionBuilder {
             on_demand_allocation_strategy: Option<Value<String>>,
@@ -2714,7 +2714,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`AcceleratorCountRequest`](super::AcceleratorCountRequest).
+        /// Builder of [`AcceleratorCountRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct AcceleratorCountRequestBuilder {
             max: Option<Value<i64>>,
@@ -2739,7 +2739,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`AcceleratorTotalMemoryMiBRequest`](super::AcceleratorTotalMemoryMiBRequest).
+        /// Builder of [`AcceleratorTotalMemoryMiBRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct AcceleratorTotalMemoryMiBRequestBuilder {
             max: Option<Value<i64>>,
@@ -2764,7 +2764,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`BaselineEbsBandwidthMbpsRequest`](super::BaselineEbsBandwidthMbpsRequest).
+        /// Builder of [`BaselineEbsBandwidthMbpsRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct BaselineEbsBandwidthMbpsRequestBuilder {
             max: Option<Value<i64>>,
@@ -2789,7 +2789,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`PerformanceFactorReferenceRequest`](super::PerformanceFactorReferenceRequest).
+        /// Builder of [`PerformanceFactorReferenceRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct PerformanceFactorReferenceRequestBuilder {
             instance_family: Option<Value<String>>,
@@ -2807,7 +2807,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`CpuPerformanceFactorRequest`](super::CpuPerformanceFactorRequest).
+        /// Builder of [`CpuPerformanceFactorRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct CpuPerformanceFactorRequestBuilder {
             references: Option<Value<Vec<Value<super::PerformanceFactorReferenceRequest>>>>,
@@ -2828,7 +2828,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`BaselinePerformanceFactorsRequest`](super::BaselinePerformanceFactorsRequest).
+        /// Builder of [`BaselinePerformanceFactorsRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct BaselinePerformanceFactorsRequestBuilder {
             cpu: Option<Value<super::CpuPerformanceFactorRequest>>,
@@ -2847,7 +2847,7 @@ pub mod auto_scaling_group {
                 super::BaselinePerformanceFactorsRequest { cpu: self.cpu }
             }
         }
-        /// Builder of [`MemoryGiBPerVCpuRequest`](super::MemoryGiBPerVCpuRequest).
+        /// Builder of [`MemoryGiBPerVCpuRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct MemoryGiBPerVCpuRequestBuilder {
             max: Option<Value<f64>>,
@@ -2872,7 +2872,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`MemoryMiBRequest`](super::MemoryMiBRequest).
+        /// Builder of [`MemoryMiBRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct MemoryMiBRequestBuilder {
             max: Option<Value<i64>>,
@@ -2897,7 +2897,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`NetworkBandwidthGbpsRequest`](super::NetworkBandwidthGbpsRequest).
+        /// Builder of [`NetworkBandwidthGbpsRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct NetworkBandwidthGbpsRequestBuilder {
             max: Option<Value<f64>>,
@@ -2922,7 +2922,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`NetworkInterfaceCountRequest`](super::NetworkInterfaceCountRequest).
+        /// Builder of [`NetworkInterfaceCountRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct NetworkInterfaceCountRequestBuilder {
             max: Option<Value<i64>>,
@@ -2947,7 +2947,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`TotalLocalStorageGbRequest`](super::TotalLocalStorageGbRequest).
+        /// Builder of [`TotalLocalStorageGbRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct TotalLocalStorageGbRequestBuilder {
             max: Option<Value<f64>>,
@@ -2972,7 +2972,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`VCpuCountRequest`](super::VCpuCountRequest).
+        /// Builder of [`VCpuCountRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct VCpuCountRequestBuilder {
             max: Option<Value<i64>>,
@@ -2997,7 +2997,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`InstanceRequirements`](super::InstanceRequirements).
+        /// Builder of [`InstanceRequirements`].
         #[derive(Debug, Clone, Default)]
         pub struct InstanceRequirementsBuilder {
             accelerator_count: Option<Value<super::AcceleratorCountRequest>>,
@@ -3254,7 +3254,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`LaunchTemplateOverrides`](super::LaunchTemplateOverrides).
+        /// Builder of [`LaunchTemplateOverrides`].
         #[derive(Debug, Clone, Default)]
         pub struct LaunchTemplateOverridesBuilder {
             image_id: Option<Value<String>>,
@@ -3306,7 +3306,7 @@ pub mod auto_scaling_group {
                 }
             }
         }
-        /// Builder of [`LaunchTemplate`](super::LaunchTemplate).
+        /// Builder of [`LaunchTemplate`].
         #[derive(Debug, Clone, Default)]
         pub struct LaunchTemplateBuilder {
             launch_template_specification: Option<Value<super::LaunchTemplateSpecification>>,
@@ -3343,7 +3343,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`MixedInstancesPolicy`](super::MixedInstancesPolicy).
+        /// Builder of [`MixedInstancesPolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct MixedInstancesPolicyBuilder {
             instances_distribution: Option<Value<super::InstancesDistribution>>,
@@ -3378,7 +3378,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`NotificationConfiguration`](super::NotificationConfiguration).
+        /// Builder of [`NotificationConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct NotificationConfigurationBuilder {
             notification_types: Option<Value<Vec<Value<String>>>>,
@@ -3410,7 +3410,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`TagProperty`](super::TagProperty).
+        /// Builder of [`TagProperty`].
         #[derive(Debug, Clone, Default)]
         pub struct TagPropertyBuilder {
             key: Option<Value<String>>,
@@ -3454,7 +3454,7 @@ pub mod auto_scaling_group {
                 })
             }
         }
-        /// Builder of [`TrafficSourceIdentifier`](super::TrafficSourceIdentifier).
+        /// Builder of [`TrafficSourceIdentifier`].
         #[derive(Debug, Clone, Default)]
         pub struct TrafficSourceIdentifierBuilder {
             identifier: Option<Value<String>>,
@@ -3493,7 +3493,7 @@ pub mod auto_scaling_group {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`AutoScalingGroup`](super::AutoScalingGroup).
+    /// Builder of [`AutoScalingGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct AutoScalingGroupBuilder {
         auto_scaling_group_name: Option<Value<String>>,
@@ -3538,7 +3538,7 @@ pub mod builders {
         service_linked_role_arn: Option<Value<String>>,
         skip_zonal_shift_validation: Option<Value<bool>>,
         tags: Option<Value<Vec<Value<super::auto_scaling_group::TagProperty>>>>,
-        target_group_ar_ns: Option<Value<Vec<Value<String>>>>,
+        target_group_arns: Option<Value<Vec<Value<String>>>>,
         termination_policies: Option<Value<Vec<Value<String>>>>,
         traffic_sources:
             Option<Value<Vec<Value<super::auto_scaling_group::TrafficSourceIdentifier>>>>,
@@ -3761,8 +3761,8 @@ pub mod builders {
             self
         }
         /// Sets `TargetGroupARNs`.
-        pub fn target_group_ar_ns(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
-            self.target_group_ar_ns = Some(value.into());
+        pub fn target_group_arns(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
+            self.target_group_arns = Some(value.into());
             self
         }
         /// Sets `TerminationPolicies`.
@@ -3828,7 +3828,7 @@ pub mod builders {
                 service_linked_role_arn: self.service_linked_role_arn,
                 skip_zonal_shift_validation: self.skip_zonal_shift_validation,
                 tags: self.tags,
-                target_group_ar_ns: self.target_group_ar_ns,
+                target_group_arns: self.target_group_arns,
                 termination_policies: self.termination_policies,
                 traffic_sources: self.traffic_sources,
                 vpc_zone_identifier: self.vpc_zone_identifier,

@@ -156,7 +156,7 @@ pub mod certificate {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`DomainValidationOption`](super::DomainValidationOption).
+        /// Builder of [`DomainValidationOption`].
         #[derive(Debug, Clone, Default)]
         pub struct DomainValidationOptionBuilder {
             domain_name: Option<Value<String>>,
@@ -192,7 +192,7 @@ pub mod certificate {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -231,7 +231,7 @@ pub mod certificate {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Certificate`](super::Certificate).
+    /// Builder of [`Certificate`].
     #[derive(Debug, Clone, Default)]
     pub struct CertificateBuilder {
         certificate_authority_arn: Option<Value<String>>,

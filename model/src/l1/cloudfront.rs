@@ -1861,7 +1861,7 @@ pub mod distribution {
         pub anycast_ip_list_id: Option<Value<String>>,
         /// `CNAMEs` (optional).
         #[serde(rename = "CNAMEs", skip_serializing_if = "Option::is_none")]
-        pub cnam_es: Option<Value<Vec<Value<String>>>>,
+        pub cnames: Option<Value<Vec<Value<String>>>>,
         /// `CacheBehaviors` (optional).
         #[serde(rename = "CacheBehaviors", skip_serializing_if = "Option::is_none")]
         pub cache_behaviors: Option<Value<Vec<Value<CacheBehavior>>>>,
@@ -1947,7 +1947,7 @@ pub mod distribution {
     impl Check for DistributionConfig {
         fn check(&self, v: &mut Validator, _: &Rules) {
             v.field("Aliases", &self.aliases, &Rules::NONE);
-            v.field("CNAMEs", &self.cnam_es, &Rules::NONE);
+            v.field("CNAMEs", &self.cnames, &Rules::NONE);
             v.field("CacheBehaviors", &self.cache_behaviors, &Rules::NONE);
             v.field("CacheTagConfig", &self.cache_tag_config, &Rules::NONE);
             v.field(
@@ -2047,7 +2047,7 @@ pub mod distribution {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Cookies`](super::Cookies).
+        /// Builder of [`Cookies`].
         #[derive(Debug, Clone, Default)]
         pub struct CookiesBuilder {
             forward: Option<Value<super::Forward>>,
@@ -2079,7 +2079,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`ForwardedValues`](super::ForwardedValues).
+        /// Builder of [`ForwardedValues`].
         #[derive(Debug, Clone, Default)]
         pub struct ForwardedValuesBuilder {
             cookies: Option<Value<super::Cookies>>,
@@ -2125,7 +2125,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`FunctionAssociation`](super::FunctionAssociation).
+        /// Builder of [`FunctionAssociation`].
         #[derive(Debug, Clone, Default)]
         pub struct FunctionAssociationBuilder {
             event_type: Option<Value<String>>,
@@ -2150,7 +2150,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`GrpcConfig`](super::GrpcConfig).
+        /// Builder of [`GrpcConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct GrpcConfigBuilder {
             enabled: Option<Value<bool>>,
@@ -2172,7 +2172,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`LambdaFunctionAssociation`](super::LambdaFunctionAssociation).
+        /// Builder of [`LambdaFunctionAssociation`].
         #[derive(Debug, Clone, Default)]
         pub struct LambdaFunctionAssociationBuilder {
             event_type: Option<Value<String>>,
@@ -2204,7 +2204,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`CacheBehavior`](super::CacheBehavior).
+        /// Builder of [`CacheBehavior`].
         #[derive(Debug, Clone, Default)]
         pub struct CacheBehaviorBuilder {
             allowed_methods: Option<Value<Vec<Value<String>>>>,
@@ -2387,7 +2387,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`CacheTagConfig`](super::CacheTagConfig).
+        /// Builder of [`CacheTagConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct CacheTagConfigBuilder {
             header_name: Option<Value<String>>,
@@ -2409,7 +2409,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`ConnectionFunctionAssociation`](super::ConnectionFunctionAssociation).
+        /// Builder of [`ConnectionFunctionAssociation`].
         #[derive(Debug, Clone, Default)]
         pub struct ConnectionFunctionAssociationBuilder {
             id: Option<Value<String>>,
@@ -2431,7 +2431,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`CustomErrorResponse`](super::CustomErrorResponse).
+        /// Builder of [`CustomErrorResponse`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomErrorResponseBuilder {
             error_caching_min_ttl: Option<Value<f64>>,
@@ -2474,7 +2474,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`LegacyCustomOrigin`](super::LegacyCustomOrigin).
+        /// Builder of [`LegacyCustomOrigin`].
         #[derive(Debug, Clone, Default)]
         pub struct LegacyCustomOriginBuilder {
             dns_name: Option<Value<String>>,
@@ -2535,7 +2535,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`DefaultCacheBehavior`](super::DefaultCacheBehavior).
+        /// Builder of [`DefaultCacheBehavior`].
         #[derive(Debug, Clone, Default)]
         pub struct DefaultCacheBehaviorBuilder {
             allowed_methods: Option<Value<Vec<Value<String>>>>,
@@ -2710,7 +2710,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`Logging`](super::Logging).
+        /// Builder of [`Logging`].
         #[derive(Debug, Clone, Default)]
         pub struct LoggingBuilder {
             bucket: Option<Value<String>>,
@@ -2742,7 +2742,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`StatusCodes`](super::StatusCodes).
+        /// Builder of [`StatusCodes`].
         #[derive(Debug, Clone, Default)]
         pub struct StatusCodesBuilder {
             items: Option<Value<Vec<Value<i64>>>>,
@@ -2775,7 +2775,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginGroupFailoverCriteria`](super::OriginGroupFailoverCriteria).
+        /// Builder of [`OriginGroupFailoverCriteria`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginGroupFailoverCriteriaBuilder {
             status_codes: Option<Value<super::StatusCodes>>,
@@ -2797,7 +2797,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginGroupMember`](super::OriginGroupMember).
+        /// Builder of [`OriginGroupMember`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginGroupMemberBuilder {
             origin_id: Option<Value<String>>,
@@ -2819,7 +2819,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginGroupMembers`](super::OriginGroupMembers).
+        /// Builder of [`OriginGroupMembers`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginGroupMembersBuilder {
             items: Option<Value<Vec<Value<super::OriginGroupMember>>>>,
@@ -2855,7 +2855,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginGroup`](super::OriginGroup).
+        /// Builder of [`OriginGroup`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginGroupBuilder {
             failover_criteria: Option<Value<super::OriginGroupFailoverCriteria>>,
@@ -2912,7 +2912,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginGroups`](super::OriginGroups).
+        /// Builder of [`OriginGroups`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginGroupsBuilder {
             items: Option<Value<Vec<Value<super::OriginGroup>>>>,
@@ -2944,7 +2944,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginMtlsConfig`](super::OriginMtlsConfig).
+        /// Builder of [`OriginMtlsConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginMtlsConfigBuilder {
             client_certificate_arn: Option<Value<String>>,
@@ -2966,7 +2966,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`CustomOriginConfig`](super::CustomOriginConfig).
+        /// Builder of [`CustomOriginConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomOriginConfigBuilder {
             http_port: Option<Value<i64>>,
@@ -3046,7 +3046,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginCustomHeader`](super::OriginCustomHeader).
+        /// Builder of [`OriginCustomHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginCustomHeaderBuilder {
             header_name: Option<Value<String>>,
@@ -3079,7 +3079,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`OriginShield`](super::OriginShield).
+        /// Builder of [`OriginShield`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginShieldBuilder {
             enabled: Option<Value<bool>>,
@@ -3104,7 +3104,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`S3OriginConfig`](super::S3OriginConfig).
+        /// Builder of [`S3OriginConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct S3OriginConfigBuilder {
             origin_access_identity: Option<Value<String>>,
@@ -3129,7 +3129,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`VpcOriginConfig`](super::VpcOriginConfig).
+        /// Builder of [`VpcOriginConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct VpcOriginConfigBuilder {
             origin_keepalive_timeout: Option<Value<i64>>,
@@ -3172,7 +3172,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`Origin`](super::Origin).
+        /// Builder of [`Origin`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginBuilder {
             connection_attempts: Option<Value<i64>>,
@@ -3287,7 +3287,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`GeoRestriction`](super::GeoRestriction).
+        /// Builder of [`GeoRestriction`].
         #[derive(Debug, Clone, Default)]
         pub struct GeoRestrictionBuilder {
             locations: Option<Value<Vec<Value<super::Location>>>>,
@@ -3322,7 +3322,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`Restrictions`](super::Restrictions).
+        /// Builder of [`Restrictions`].
         #[derive(Debug, Clone, Default)]
         pub struct RestrictionsBuilder {
             geo_restriction: Option<Value<super::GeoRestriction>>,
@@ -3347,7 +3347,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`LegacyS3Origin`](super::LegacyS3Origin).
+        /// Builder of [`LegacyS3Origin`].
         #[derive(Debug, Clone, Default)]
         pub struct LegacyS3OriginBuilder {
             dns_name: Option<Value<String>>,
@@ -3376,7 +3376,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`StringSchema`](super::StringSchema).
+        /// Builder of [`StringSchema`].
         #[derive(Debug, Clone, Default)]
         pub struct StringSchemaBuilder {
             comment: Option<Value<String>>,
@@ -3412,7 +3412,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`Definition`](super::Definition).
+        /// Builder of [`Definition`].
         #[derive(Debug, Clone, Default)]
         pub struct DefinitionBuilder {
             string_schema: Option<Value<super::StringSchema>>,
@@ -3430,7 +3430,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`ParameterDefinition`](super::ParameterDefinition).
+        /// Builder of [`ParameterDefinition`].
         #[derive(Debug, Clone, Default)]
         pub struct ParameterDefinitionBuilder {
             definition: Option<Value<super::Definition>>,
@@ -3463,7 +3463,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`TenantConfig`](super::TenantConfig).
+        /// Builder of [`TenantConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct TenantConfigBuilder {
             parameter_definitions: Option<Value<Vec<Value<super::ParameterDefinition>>>>,
@@ -3484,7 +3484,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`ViewerCertificate`](super::ViewerCertificate).
+        /// Builder of [`ViewerCertificate`].
         #[derive(Debug, Clone, Default)]
         pub struct ViewerCertificateBuilder {
             acm_certificate_arn: Option<Value<String>>,
@@ -3539,7 +3539,7 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`TrustStoreConfig`](super::TrustStoreConfig).
+        /// Builder of [`TrustStoreConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct TrustStoreConfigBuilder {
             advertise_trust_store_ca_names: Option<Value<bool>>,
@@ -3575,7 +3575,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`ViewerMtlsConfig`](super::ViewerMtlsConfig).
+        /// Builder of [`ViewerMtlsConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ViewerMtlsConfigBuilder {
             mode: Option<Value<super::ViewerMtlsMode>>,
@@ -3603,12 +3603,12 @@ pub mod distribution {
                 }
             }
         }
-        /// Builder of [`DistributionConfig`](super::DistributionConfig).
+        /// Builder of [`DistributionConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct DistributionConfigBuilder {
             aliases: Option<Value<Vec<Value<String>>>>,
             anycast_ip_list_id: Option<Value<String>>,
-            cnam_es: Option<Value<Vec<Value<String>>>>,
+            cnames: Option<Value<Vec<Value<String>>>>,
             cache_behaviors: Option<Value<Vec<Value<super::CacheBehavior>>>>,
             cache_tag_config: Option<Value<super::CacheTagConfig>>,
             comment: Option<Value<String>>,
@@ -3646,8 +3646,8 @@ pub mod distribution {
                 self
             }
             /// Sets `CNAMEs`.
-            pub fn cnam_es(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
-                self.cnam_es = Some(value.into());
+            pub fn cnames(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
+                self.cnames = Some(value.into());
                 self
             }
             /// Sets `CacheBehaviors`.
@@ -3805,7 +3805,7 @@ pub mod distribution {
                 Ok(super::DistributionConfig {
                     aliases: self.aliases,
                     anycast_ip_list_id: self.anycast_ip_list_id,
-                    cnam_es: self.cnam_es,
+                    cnames: self.cnames,
                     cache_behaviors: self.cache_behaviors,
                     cache_tag_config: self.cache_tag_config,
                     comment: self.comment,
@@ -3841,7 +3841,7 @@ pub mod distribution {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -3991,7 +3991,7 @@ pub mod origin_access_control {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`OriginAccessControlConfig`](super::OriginAccessControlConfig).
+        /// Builder of [`OriginAccessControlConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct OriginAccessControlConfigBuilder {
             description: Option<Value<String>>,
@@ -4666,7 +4666,7 @@ pub mod response_headers_policy {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AccessControlAllowHeaders`](super::AccessControlAllowHeaders).
+        /// Builder of [`AccessControlAllowHeaders`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessControlAllowHeadersBuilder {
             items: Option<Value<Vec<Value<String>>>>,
@@ -4684,7 +4684,7 @@ pub mod response_headers_policy {
         })
             }
         }
-        /// Builder of [`AccessControlAllowMethods`](super::AccessControlAllowMethods).
+        /// Builder of [`AccessControlAllowMethods`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessControlAllowMethodsBuilder {
             items: Option<Value<Vec<Value<super::Item>>>>,
@@ -4702,7 +4702,7 @@ pub mod response_headers_policy {
         })
             }
         }
-        /// Builder of [`AccessControlAllowOrigins`](super::AccessControlAllowOrigins).
+        /// Builder of [`AccessControlAllowOrigins`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessControlAllowOriginsBuilder {
             items: Option<Value<Vec<Value<String>>>>,
@@ -4720,7 +4720,7 @@ pub mod response_headers_policy {
         })
             }
         }
-        /// Builder of [`AccessControlExposeHeaders`](super::AccessControlExposeHeaders).
+        /// Builder of [`AccessControlExposeHeaders`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessControlExposeHeadersBuilder {
             items: Option<Value<Vec<Value<String>>>>,
@@ -4738,7 +4738,7 @@ pub mod response_headers_policy {
         })
             }
         }
-        /// Builder of [`CorsConfig`](super::CorsConfig).
+        /// Builder of [`CorsConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct CorsConfigBuilder {
             access_control_allow_credentials: Option<Value<bool>>,
@@ -4841,7 +4841,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`CustomHeader`](super::CustomHeader).
+        /// Builder of [`CustomHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomHeaderBuilder {
             header: Option<Value<String>>,
@@ -4885,7 +4885,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`CustomHeadersConfig`](super::CustomHeadersConfig).
+        /// Builder of [`CustomHeadersConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomHeadersConfigBuilder {
             items: Option<Value<Vec<Value<super::CustomHeader>>>>,
@@ -4910,7 +4910,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`RemoveHeader`](super::RemoveHeader).
+        /// Builder of [`RemoveHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct RemoveHeaderBuilder {
             header: Option<Value<String>>,
@@ -4932,7 +4932,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`RemoveHeadersConfig`](super::RemoveHeadersConfig).
+        /// Builder of [`RemoveHeadersConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct RemoveHeadersConfigBuilder {
             items: Option<Value<Vec<Value<super::RemoveHeader>>>>,
@@ -4957,7 +4957,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`ContentSecurityPolicy`](super::ContentSecurityPolicy).
+        /// Builder of [`ContentSecurityPolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct ContentSecurityPolicyBuilder {
             content_security_policy: Option<Value<String>>,
@@ -4990,7 +4990,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`ContentTypeOptions`](super::ContentTypeOptions).
+        /// Builder of [`ContentTypeOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct ContentTypeOptionsBuilder {
             override_: Option<Value<bool>>,
@@ -5012,7 +5012,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`FrameOptions`](super::FrameOptions).
+        /// Builder of [`FrameOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct FrameOptionsBuilder {
             frame_option: Option<Value<String>>,
@@ -5045,7 +5045,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`ReferrerPolicy`](super::ReferrerPolicy).
+        /// Builder of [`ReferrerPolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct ReferrerPolicyBuilder {
             override_: Option<Value<bool>>,
@@ -5078,7 +5078,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`StrictTransportSecurity`](super::StrictTransportSecurity).
+        /// Builder of [`StrictTransportSecurity`].
         #[derive(Debug, Clone, Default)]
         pub struct StrictTransportSecurityBuilder {
             access_control_max_age_sec: Option<Value<i64>>,
@@ -5117,7 +5117,7 @@ pub mod response_headers_policy {
         })
             }
         }
-        /// Builder of [`XssProtection`](super::XssProtection).
+        /// Builder of [`XssProtection`].
         #[derive(Debug, Clone, Default)]
         pub struct XssProtectionBuilder {
             mode_block: Option<Value<bool>>,
@@ -5164,7 +5164,7 @@ pub mod response_headers_policy {
                 })
             }
         }
-        /// Builder of [`SecurityHeadersConfig`](super::SecurityHeadersConfig).
+        /// Builder of [`SecurityHeadersConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct SecurityHeadersConfigBuilder {
             content_security_policy: Option<Value<super::ContentSecurityPolicy>>,
@@ -5229,7 +5229,7 @@ pub mod response_headers_policy {
                 }
             }
         }
-        /// Builder of [`ServerTimingHeadersConfig`](super::ServerTimingHeadersConfig).
+        /// Builder of [`ServerTimingHeadersConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ServerTimingHeadersConfigBuilder {
             enabled: Option<Value<bool>>,
@@ -5254,7 +5254,7 @@ pub mod response_headers_policy {
         })
             }
         }
-        /// Builder of [`ResponseHeadersPolicyConfig`](super::ResponseHeadersPolicyConfig).
+        /// Builder of [`ResponseHeadersPolicyConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ResponseHeadersPolicyConfigBuilder {
             comment: Option<Value<String>>,
@@ -5332,7 +5332,7 @@ pub mod response_headers_policy {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Distribution`](super::Distribution).
+    /// Builder of [`Distribution`].
     #[derive(Debug, Clone, Default)]
     pub struct DistributionBuilder {
         distribution_config: Option<Value<super::distribution::DistributionConfig>>,
@@ -5367,7 +5367,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`OriginAccessControl`](super::OriginAccessControl).
+    /// Builder of [`OriginAccessControl`].
     #[derive(Debug, Clone, Default)]
     pub struct OriginAccessControlBuilder {
         origin_access_control_config:
@@ -5395,7 +5395,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`ResponseHeadersPolicy`](super::ResponseHeadersPolicy).
+    /// Builder of [`ResponseHeadersPolicy`].
     #[derive(Debug, Clone, Default)]
     pub struct ResponseHeadersPolicyBuilder {
         response_headers_policy_config:

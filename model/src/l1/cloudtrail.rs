@@ -583,7 +583,7 @@ pub mod trail {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AdvancedFieldSelector`](super::AdvancedFieldSelector).
+        /// Builder of [`AdvancedFieldSelector`].
         #[derive(Debug, Clone, Default)]
         pub struct AdvancedFieldSelectorBuilder {
             ends_with: Option<Value<Vec<Value<String>>>>,
@@ -647,7 +647,7 @@ pub mod trail {
                 })
             }
         }
-        /// Builder of [`AdvancedEventSelector`](super::AdvancedEventSelector).
+        /// Builder of [`AdvancedEventSelector`].
         #[derive(Debug, Clone, Default)]
         pub struct AdvancedEventSelectorBuilder {
             field_selectors: Option<Value<Vec<Value<super::AdvancedFieldSelector>>>>,
@@ -679,7 +679,7 @@ pub mod trail {
                 })
             }
         }
-        /// Builder of [`AggregationConfiguration`](super::AggregationConfiguration).
+        /// Builder of [`AggregationConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct AggregationConfigurationBuilder {
             event_category: Option<Value<super::EventCategory>>,
@@ -715,7 +715,7 @@ pub mod trail {
                 })
             }
         }
-        /// Builder of [`DataResource`](super::DataResource).
+        /// Builder of [`DataResource`].
         #[derive(Debug, Clone, Default)]
         pub struct DataResourceBuilder {
             type_: Option<Value<super::Type>>,
@@ -744,7 +744,7 @@ pub mod trail {
                 })
             }
         }
-        /// Builder of [`EventSelector`](super::EventSelector).
+        /// Builder of [`EventSelector`].
         #[derive(Debug, Clone, Default)]
         pub struct EventSelectorBuilder {
             data_resources: Option<Value<Vec<Value<super::DataResource>>>>,
@@ -792,7 +792,7 @@ pub mod trail {
                 }
             }
         }
-        /// Builder of [`InsightSelector`](super::InsightSelector).
+        /// Builder of [`InsightSelector`].
         #[derive(Debug, Clone, Default)]
         pub struct InsightSelectorBuilder {
             event_categories: Option<Value<Vec<Value<super::SourceEventCategory>>>>,
@@ -820,7 +820,7 @@ pub mod trail {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -859,7 +859,7 @@ pub mod trail {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Trail`](super::Trail).
+    /// Builder of [`Trail`].
     #[derive(Debug, Clone, Default)]
     pub struct TrailBuilder {
         advanced_event_selectors: Option<Value<Vec<Value<super::trail::AdvancedEventSelector>>>>,

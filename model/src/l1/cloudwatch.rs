@@ -707,7 +707,7 @@ pub mod alarm {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Dimension`](super::Dimension).
+        /// Builder of [`Dimension`].
         #[derive(Debug, Clone, Default)]
         pub struct DimensionBuilder {
             name: Option<Value<String>>,
@@ -740,7 +740,7 @@ pub mod alarm {
                 })
             }
         }
-        /// Builder of [`AlarmPromQlCriteria`](super::AlarmPromQlCriteria).
+        /// Builder of [`AlarmPromQlCriteria`].
         #[derive(Debug, Clone, Default)]
         pub struct AlarmPromQlCriteriaBuilder {
             pending_period: Option<Value<i64>>,
@@ -772,7 +772,7 @@ pub mod alarm {
                 }
             }
         }
-        /// Builder of [`EvaluationCriteria`](super::EvaluationCriteria).
+        /// Builder of [`EvaluationCriteria`].
         #[derive(Debug, Clone, Default)]
         pub struct EvaluationCriteriaBuilder {
             prom_ql_criteria: Option<Value<super::AlarmPromQlCriteria>>,
@@ -793,7 +793,7 @@ pub mod alarm {
                 }
             }
         }
-        /// Builder of [`Metric`](super::Metric).
+        /// Builder of [`Metric`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricBuilder {
             dimensions: Option<Value<Vec<Value<super::Dimension>>>>,
@@ -828,7 +828,7 @@ pub mod alarm {
                 }
             }
         }
-        /// Builder of [`MetricStat`](super::MetricStat).
+        /// Builder of [`MetricStat`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricStatBuilder {
             metric: Option<Value<super::Metric>>,
@@ -879,7 +879,7 @@ pub mod alarm {
                 })
             }
         }
-        /// Builder of [`MetricDataQuery`](super::MetricDataQuery).
+        /// Builder of [`MetricDataQuery`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricDataQueryBuilder {
             account_id: Option<Value<String>>,
@@ -943,7 +943,7 @@ pub mod alarm {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1032,7 +1032,7 @@ pub mod dashboard {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Alarm`](super::Alarm).
+    /// Builder of [`Alarm`].
     #[derive(Debug, Clone, Default)]
     pub struct AlarmBuilder {
         actions_enabled: Option<Value<bool>>,
@@ -1232,7 +1232,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`Dashboard`](super::Dashboard).
+    /// Builder of [`Dashboard`].
     #[derive(Debug, Clone, Default)]
     pub struct DashboardBuilder {
         dashboard_body: Option<Value<String>>,

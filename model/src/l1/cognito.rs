@@ -1049,7 +1049,7 @@ pub mod user_pool {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`RecoveryOption`](super::RecoveryOption).
+        /// Builder of [`RecoveryOption`].
         #[derive(Debug, Clone, Default)]
         pub struct RecoveryOptionBuilder {
             name: Option<Value<String>>,
@@ -1074,7 +1074,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`AccountRecoverySetting`](super::AccountRecoverySetting).
+        /// Builder of [`AccountRecoverySetting`].
         #[derive(Debug, Clone, Default)]
         pub struct AccountRecoverySettingBuilder {
             recovery_mechanisms: Option<Value<Vec<Value<super::RecoveryOption>>>>,
@@ -1095,7 +1095,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`InviteMessageTemplate`](super::InviteMessageTemplate).
+        /// Builder of [`InviteMessageTemplate`].
         #[derive(Debug, Clone, Default)]
         pub struct InviteMessageTemplateBuilder {
             email_message: Option<Value<String>>,
@@ -1127,7 +1127,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`AdminCreateUserConfig`](super::AdminCreateUserConfig).
+        /// Builder of [`AdminCreateUserConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct AdminCreateUserConfigBuilder {
             allow_admin_create_user_only: Option<Value<bool>>,
@@ -1162,7 +1162,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`DeviceConfiguration`](super::DeviceConfiguration).
+        /// Builder of [`DeviceConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct DeviceConfigurationBuilder {
             challenge_required_on_new_device: Option<Value<bool>>,
@@ -1194,7 +1194,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`EmailConfiguration`](super::EmailConfiguration).
+        /// Builder of [`EmailConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EmailConfigurationBuilder {
             configuration_set: Option<Value<String>>,
@@ -1240,7 +1240,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`CustomEmailSender`](super::CustomEmailSender).
+        /// Builder of [`CustomEmailSender`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomEmailSenderBuilder {
             lambda_arn: Option<Value<String>>,
@@ -1265,7 +1265,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`CustomSmsSender`](super::CustomSmsSender).
+        /// Builder of [`CustomSmsSender`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomSmsSenderBuilder {
             lambda_arn: Option<Value<String>>,
@@ -1290,7 +1290,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`InboundFederation`](super::InboundFederation).
+        /// Builder of [`InboundFederation`].
         #[derive(Debug, Clone, Default)]
         pub struct InboundFederationBuilder {
             lambda_arn: Option<Value<String>>,
@@ -1315,7 +1315,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`PreTokenGenerationConfig`](super::PreTokenGenerationConfig).
+        /// Builder of [`PreTokenGenerationConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct PreTokenGenerationConfigBuilder {
             lambda_arn: Option<Value<String>>,
@@ -1340,7 +1340,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`LambdaConfig`](super::LambdaConfig).
+        /// Builder of [`LambdaConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct LambdaConfigBuilder {
             create_auth_challenge: Option<Value<String>>,
@@ -1471,7 +1471,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`PasswordPolicy`](super::PasswordPolicy).
+        /// Builder of [`PasswordPolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct PasswordPolicyBuilder {
             minimum_length: Option<Value<i64>>,
@@ -1534,7 +1534,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`SignInPolicy`](super::SignInPolicy).
+        /// Builder of [`SignInPolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct SignInPolicyBuilder {
             allowed_first_auth_factors: Option<Value<Vec<Value<String>>>>,
@@ -1555,7 +1555,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`Policies`](super::Policies).
+        /// Builder of [`Policies`].
         #[derive(Debug, Clone, Default)]
         pub struct PoliciesBuilder {
             password_policy: Option<Value<super::PasswordPolicy>>,
@@ -1583,7 +1583,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`NumberAttributeConstraints`](super::NumberAttributeConstraints).
+        /// Builder of [`NumberAttributeConstraints`].
         #[derive(Debug, Clone, Default)]
         pub struct NumberAttributeConstraintsBuilder {
             max_value: Option<Value<String>>,
@@ -1608,7 +1608,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`StringAttributeConstraints`](super::StringAttributeConstraints).
+        /// Builder of [`StringAttributeConstraints`].
         #[derive(Debug, Clone, Default)]
         pub struct StringAttributeConstraintsBuilder {
             max_length: Option<Value<String>>,
@@ -1633,7 +1633,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`SchemaAttribute`](super::SchemaAttribute).
+        /// Builder of [`SchemaAttribute`].
         #[derive(Debug, Clone, Default)]
         pub struct SchemaAttributeBuilder {
             attribute_data_type: Option<Value<String>>,
@@ -1699,7 +1699,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`SmsConfiguration`](super::SmsConfiguration).
+        /// Builder of [`SmsConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct SmsConfigurationBuilder {
             external_id: Option<Value<String>>,
@@ -1731,7 +1731,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`UserAttributeUpdateSettings`](super::UserAttributeUpdateSettings).
+        /// Builder of [`UserAttributeUpdateSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct UserAttributeUpdateSettingsBuilder {
             attributes_require_verification_before_update: Option<Value<Vec<Value<String>>>>,
@@ -1758,7 +1758,7 @@ pub mod user_pool {
                 })
             }
         }
-        /// Builder of [`AdvancedSecurityAdditionalFlows`](super::AdvancedSecurityAdditionalFlows).
+        /// Builder of [`AdvancedSecurityAdditionalFlows`].
         #[derive(Debug, Clone, Default)]
         pub struct AdvancedSecurityAdditionalFlowsBuilder {
             custom_auth_mode: Option<Value<String>>,
@@ -1776,7 +1776,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`UserPoolAddOns`](super::UserPoolAddOns).
+        /// Builder of [`UserPoolAddOns`].
         #[derive(Debug, Clone, Default)]
         pub struct UserPoolAddOnsBuilder {
             advanced_security_additional_flows:
@@ -1805,7 +1805,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`UsernameConfiguration`](super::UsernameConfiguration).
+        /// Builder of [`UsernameConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct UsernameConfigurationBuilder {
             case_sensitive: Option<Value<bool>>,
@@ -1823,7 +1823,7 @@ pub mod user_pool {
                 }
             }
         }
-        /// Builder of [`VerificationMessageTemplate`](super::VerificationMessageTemplate).
+        /// Builder of [`VerificationMessageTemplate`].
         #[derive(Debug, Clone, Default)]
         pub struct VerificationMessageTemplateBuilder {
             default_email_option: Option<Value<String>>,
@@ -1917,7 +1917,7 @@ pub struct UserPoolClient {
     pub auth_session_validity: Option<Value<i64>>,
     /// `CallbackURLs` (optional).
     #[serde(rename = "CallbackURLs", skip_serializing_if = "Option::is_none")]
-    pub callback_ur_ls: Option<Value<Vec<Value<String>>>>,
+    pub callback_urls: Option<Value<Vec<Value<String>>>>,
     /// `ClientName` (optional).
     #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
     pub client_name: Option<Value<String>>,
@@ -1947,7 +1947,7 @@ pub struct UserPoolClient {
     pub id_token_validity: Option<Value<i64>>,
     /// `LogoutURLs` (optional).
     #[serde(rename = "LogoutURLs", skip_serializing_if = "Option::is_none")]
-    pub logout_ur_ls: Option<Value<Vec<Value<String>>>>,
+    pub logout_urls: Option<Value<Vec<Value<String>>>>,
     /// `PreventUserExistenceErrors` (optional).
     #[serde(
         rename = "PreventUserExistenceErrors",
@@ -2020,7 +2020,7 @@ impl Check for UserPoolClient {
                 ..Rules::NONE
             },
         );
-        v.field("CallbackURLs", &self.callback_ur_ls, &Rules::NONE);
+        v.field("CallbackURLs", &self.callback_urls, &Rules::NONE);
         v.field(
             "ClientName",
             &self.client_name,
@@ -2040,7 +2040,7 @@ impl Check for UserPoolClient {
                 ..Rules::NONE
             },
         );
-        v.field("LogoutURLs", &self.logout_ur_ls, &Rules::NONE);
+        v.field("LogoutURLs", &self.logout_urls, &Rules::NONE);
         v.field("ReadAttributes", &self.read_attributes, &Rules::NONE);
         v.field(
             "RefreshTokenRotation",
@@ -2221,7 +2221,7 @@ pub mod user_pool_client {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AnalyticsConfiguration`](super::AnalyticsConfiguration).
+        /// Builder of [`AnalyticsConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct AnalyticsConfigurationBuilder {
             application_arn: Option<Value<String>>,
@@ -2267,7 +2267,7 @@ pub mod user_pool_client {
                 }
             }
         }
-        /// Builder of [`RefreshTokenRotation`](super::RefreshTokenRotation).
+        /// Builder of [`RefreshTokenRotation`].
         #[derive(Debug, Clone, Default)]
         pub struct RefreshTokenRotationBuilder {
             feature: Option<Value<super::Feature>>,
@@ -2292,7 +2292,7 @@ pub mod user_pool_client {
                 }
             }
         }
-        /// Builder of [`TokenValidityUnits`](super::TokenValidityUnits).
+        /// Builder of [`TokenValidityUnits`].
         #[derive(Debug, Clone, Default)]
         pub struct TokenValidityUnitsBuilder {
             access_token: Option<Value<String>>,
@@ -2330,7 +2330,7 @@ pub mod user_pool_client {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`UserPool`](super::UserPool).
+    /// Builder of [`UserPool`].
     #[derive(Debug, Clone, Default)]
     pub struct UserPoolBuilder {
         account_recovery_setting: Option<Value<super::user_pool::AccountRecoverySetting>>,
@@ -2598,7 +2598,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`UserPoolClient`](super::UserPoolClient).
+    /// Builder of [`UserPoolClient`].
     #[derive(Debug, Clone, Default)]
     pub struct UserPoolClientBuilder {
         access_token_validity: Option<Value<i64>>,
@@ -2607,7 +2607,7 @@ pub mod builders {
         allowed_o_auth_scopes: Option<Value<Vec<Value<String>>>>,
         analytics_configuration: Option<Value<super::user_pool_client::AnalyticsConfiguration>>,
         auth_session_validity: Option<Value<i64>>,
-        callback_ur_ls: Option<Value<Vec<Value<String>>>>,
+        callback_urls: Option<Value<Vec<Value<String>>>>,
         client_name: Option<Value<String>>,
         default_redirect_uri: Option<Value<String>>,
         enable_propagate_additional_user_context_data: Option<Value<bool>>,
@@ -2615,7 +2615,7 @@ pub mod builders {
         explicit_auth_flows: Option<Value<Vec<Value<String>>>>,
         generate_secret: Option<Value<bool>>,
         id_token_validity: Option<Value<i64>>,
-        logout_ur_ls: Option<Value<Vec<Value<String>>>>,
+        logout_urls: Option<Value<Vec<Value<String>>>>,
         prevent_user_existence_errors: Option<Value<String>>,
         read_attributes: Option<Value<Vec<Value<String>>>>,
         refresh_token_rotation: Option<Value<super::user_pool_client::RefreshTokenRotation>>,
@@ -2666,8 +2666,8 @@ pub mod builders {
             self
         }
         /// Sets `CallbackURLs`.
-        pub fn callback_ur_ls(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
-            self.callback_ur_ls = Some(value.into());
+        pub fn callback_urls(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
+            self.callback_urls = Some(value.into());
             self
         }
         /// Sets `ClientName`.
@@ -2709,8 +2709,8 @@ pub mod builders {
             self
         }
         /// Sets `LogoutURLs`.
-        pub fn logout_ur_ls(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
-            self.logout_ur_ls = Some(value.into());
+        pub fn logout_urls(mut self, value: impl Into<Value<Vec<Value<String>>>>) -> Self {
+            self.logout_urls = Some(value.into());
             self
         }
         /// Sets `PreventUserExistenceErrors`.
@@ -2771,7 +2771,7 @@ pub mod builders {
                 allowed_o_auth_scopes: self.allowed_o_auth_scopes,
                 analytics_configuration: self.analytics_configuration,
                 auth_session_validity: self.auth_session_validity,
-                callback_ur_ls: self.callback_ur_ls,
+                callback_urls: self.callback_urls,
                 client_name: self.client_name,
                 default_redirect_uri: self.default_redirect_uri,
                 enable_propagate_additional_user_context_data: self
@@ -2780,7 +2780,7 @@ pub mod builders {
                 explicit_auth_flows: self.explicit_auth_flows,
                 generate_secret: self.generate_secret,
                 id_token_validity: self.id_token_validity,
-                logout_ur_ls: self.logout_ur_ls,
+                logout_urls: self.logout_urls,
                 prevent_user_existence_errors: self.prevent_user_existence_errors,
                 read_attributes: self.read_attributes,
                 refresh_token_rotation: self.refresh_token_rotation,

@@ -253,7 +253,7 @@ pub mod config_rule {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`EvaluationModeConfiguration`](super::EvaluationModeConfiguration).
+        /// Builder of [`EvaluationModeConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EvaluationModeConfigurationBuilder {
             mode: Option<Value<String>>,
@@ -269,7 +269,7 @@ pub mod config_rule {
                 super::EvaluationModeConfiguration { mode: self.mode }
             }
         }
-        /// Builder of [`Scope`](super::Scope).
+        /// Builder of [`Scope`].
         #[derive(Debug, Clone, Default)]
         pub struct ScopeBuilder {
             compliance_resource_id: Option<Value<String>>,
@@ -311,7 +311,7 @@ pub mod config_rule {
                 }
             }
         }
-        /// Builder of [`CustomPolicyDetails`](super::CustomPolicyDetails).
+        /// Builder of [`CustomPolicyDetails`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomPolicyDetailsBuilder {
             enable_debug_log_delivery: Option<Value<bool>>,
@@ -343,7 +343,7 @@ pub mod config_rule {
                 }
             }
         }
-        /// Builder of [`SourceDetail`](super::SourceDetail).
+        /// Builder of [`SourceDetail`].
         #[derive(Debug, Clone, Default)]
         pub struct SourceDetailBuilder {
             event_source: Option<Value<String>>,
@@ -383,7 +383,7 @@ pub mod config_rule {
                 })
             }
         }
-        /// Builder of [`Source`](super::Source).
+        /// Builder of [`Source`].
         #[derive(Debug, Clone, Default)]
         pub struct SourceBuilder {
             custom_policy_details: Option<Value<super::CustomPolicyDetails>>,
@@ -640,7 +640,7 @@ pub mod configuration_recorder {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ExclusionByResourceTypes`](super::ExclusionByResourceTypes).
+        /// Builder of [`ExclusionByResourceTypes`].
         #[derive(Debug, Clone, Default)]
         pub struct ExclusionByResourceTypesBuilder {
             resource_types: Option<Value<Vec<Value<String>>>>,
@@ -662,7 +662,7 @@ pub mod configuration_recorder {
                 })
             }
         }
-        /// Builder of [`RecordingStrategy`](super::RecordingStrategy).
+        /// Builder of [`RecordingStrategy`].
         #[derive(Debug, Clone, Default)]
         pub struct RecordingStrategyBuilder {
             use_only: Option<Value<String>>,
@@ -684,7 +684,7 @@ pub mod configuration_recorder {
                 })
             }
         }
-        /// Builder of [`RecordingGroup`](super::RecordingGroup).
+        /// Builder of [`RecordingGroup`].
         #[derive(Debug, Clone, Default)]
         pub struct RecordingGroupBuilder {
             all_supported: Option<Value<bool>>,
@@ -736,7 +736,7 @@ pub mod configuration_recorder {
                 }
             }
         }
-        /// Builder of [`RecordingModeOverride`](super::RecordingModeOverride).
+        /// Builder of [`RecordingModeOverride`].
         #[derive(Debug, Clone, Default)]
         pub struct RecordingModeOverrideBuilder {
             description: Option<Value<String>>,
@@ -776,7 +776,7 @@ pub mod configuration_recorder {
                 })
             }
         }
-        /// Builder of [`RecordingMode`](super::RecordingMode).
+        /// Builder of [`RecordingMode`].
         #[derive(Debug, Clone, Default)]
         pub struct RecordingModeBuilder {
             recording_frequency: Option<Value<String>>,
@@ -907,7 +907,7 @@ pub mod delivery_channel {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ConfigSnapshotDeliveryProperties`](super::ConfigSnapshotDeliveryProperties).
+        /// Builder of [`ConfigSnapshotDeliveryProperties`].
         #[derive(Debug, Clone, Default)]
         pub struct ConfigSnapshotDeliveryPropertiesBuilder {
             delivery_frequency: Option<Value<String>>,
@@ -931,7 +931,7 @@ pub mod delivery_channel {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`ConfigRule`](super::ConfigRule).
+    /// Builder of [`ConfigRule`].
     #[derive(Debug, Clone, Default)]
     pub struct ConfigRuleBuilder {
         config_rule_name: Option<Value<String>>,
@@ -999,7 +999,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`ConfigurationRecorder`](super::ConfigurationRecorder).
+    /// Builder of [`ConfigurationRecorder`].
     #[derive(Debug, Clone, Default)]
     pub struct ConfigurationRecorderBuilder {
         name: Option<Value<String>>,
@@ -1048,7 +1048,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`DeliveryChannel`](super::DeliveryChannel).
+    /// Builder of [`DeliveryChannel`].
     #[derive(Debug, Clone, Default)]
     pub struct DeliveryChannelBuilder {
         config_snapshot_delivery_properties:

@@ -1346,7 +1346,7 @@ pub mod global_table {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AttributeDefinition`](super::AttributeDefinition).
+        /// Builder of [`AttributeDefinition`].
         #[derive(Debug, Clone, Default)]
         pub struct AttributeDefinitionBuilder {
             attribute_name: Option<Value<String>>,
@@ -1379,7 +1379,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`KeySchemaItem`](super::KeySchemaItem).
+        /// Builder of [`KeySchemaItem`].
         #[derive(Debug, Clone, Default)]
         pub struct KeySchemaItemBuilder {
             attribute_name: Option<Value<String>>,
@@ -1412,7 +1412,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`Projection`](super::Projection).
+        /// Builder of [`Projection`].
         #[derive(Debug, Clone, Default)]
         pub struct ProjectionBuilder {
             non_key_attributes: Option<Value<Vec<Value<String>>>>,
@@ -1440,7 +1440,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`ReadOnDemandThroughputSettings`](super::ReadOnDemandThroughputSettings).
+        /// Builder of [`ReadOnDemandThroughputSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct ReadOnDemandThroughputSettingsBuilder {
             max_read_request_units: Option<Value<i64>>,
@@ -1458,7 +1458,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`GlobalReadProvisionedThroughputSettings`](super::GlobalReadProvisionedThroughputSettings).
+        /// Builder of [`GlobalReadProvisionedThroughputSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct GlobalReadProvisionedThroughputSettingsBuilder {
             read_capacity_units: Option<Value<i64>>,
@@ -1476,7 +1476,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`WarmThroughput`](super::WarmThroughput).
+        /// Builder of [`WarmThroughput`].
         #[derive(Debug, Clone, Default)]
         pub struct WarmThroughputBuilder {
             read_units_per_second: Option<Value<i64>>,
@@ -1501,7 +1501,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`WriteOnDemandThroughputSettings`](super::WriteOnDemandThroughputSettings).
+        /// Builder of [`WriteOnDemandThroughputSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct WriteOnDemandThroughputSettingsBuilder {
             max_write_request_units: Option<Value<i64>>,
@@ -1519,7 +1519,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`TargetTrackingScalingPolicyConfiguration`](super::TargetTrackingScalingPolicyConfiguration).
+        /// Builder of [`TargetTrackingScalingPolicyConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct TargetTrackingScalingPolicyConfigurationBuilder {
             disable_scale_in: Option<Value<bool>>,
@@ -1560,7 +1560,7 @@ pub mod global_table {
         })
             }
         }
-        /// Builder of [`CapacityAutoScalingSettings`](super::CapacityAutoScalingSettings).
+        /// Builder of [`CapacityAutoScalingSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct CapacityAutoScalingSettingsBuilder {
             max_capacity: Option<Value<i64>>,
@@ -1617,7 +1617,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`WriteProvisionedThroughputSettings`](super::WriteProvisionedThroughputSettings).
+        /// Builder of [`WriteProvisionedThroughputSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct WriteProvisionedThroughputSettingsBuilder {
             write_capacity_auto_scaling_settings: Option<Value<super::CapacityAutoScalingSettings>>,
@@ -1638,7 +1638,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`GlobalSecondaryIndex`](super::GlobalSecondaryIndex).
+        /// Builder of [`GlobalSecondaryIndex`].
         #[derive(Debug, Clone, Default)]
         pub struct GlobalSecondaryIndexBuilder {
             index_name: Option<Value<String>>,
@@ -1740,7 +1740,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`GlobalTableWitness`](super::GlobalTableWitness).
+        /// Builder of [`GlobalTableWitness`].
         #[derive(Debug, Clone, Default)]
         pub struct GlobalTableWitnessBuilder {
             region: Option<Value<String>>,
@@ -1758,7 +1758,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`KeySchemaItem2`](super::KeySchemaItem2).
+        /// Builder of [`KeySchemaItem2`].
         #[derive(Debug, Clone, Default)]
         pub struct KeySchemaItem2Builder {
             attribute_name: Option<Value<String>>,
@@ -1791,7 +1791,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`LocalSecondaryIndex`](super::LocalSecondaryIndex).
+        /// Builder of [`LocalSecondaryIndex`].
         #[derive(Debug, Clone, Default)]
         pub struct LocalSecondaryIndexBuilder {
             index_name: Option<Value<String>>,
@@ -1838,7 +1838,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`ContributorInsightsSpecification`](super::ContributorInsightsSpecification).
+        /// Builder of [`ContributorInsightsSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ContributorInsightsSpecificationBuilder {
             enabled: Option<Value<bool>>,
@@ -1867,7 +1867,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`ReadProvisionedThroughputSettings`](super::ReadProvisionedThroughputSettings).
+        /// Builder of [`ReadProvisionedThroughputSettings`].
         #[derive(Debug, Clone, Default)]
         pub struct ReadProvisionedThroughputSettingsBuilder {
             read_capacity_auto_scaling_settings: Option<Value<super::CapacityAutoScalingSettings>>,
@@ -1895,7 +1895,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`ReplicaGlobalSecondaryIndexSpecification`](super::ReplicaGlobalSecondaryIndexSpecification).
+        /// Builder of [`ReplicaGlobalSecondaryIndexSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicaGlobalSecondaryIndexSpecificationBuilder {
             contributor_insights_specification:
@@ -1948,7 +1948,7 @@ pub mod global_table {
         })
             }
         }
-        /// Builder of [`KinesisStreamSpecification`](super::KinesisStreamSpecification).
+        /// Builder of [`KinesisStreamSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct KinesisStreamSpecificationBuilder {
             approximate_creation_date_time_precision:
@@ -1982,7 +1982,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`PointInTimeRecoverySpecification`](super::PointInTimeRecoverySpecification).
+        /// Builder of [`PointInTimeRecoverySpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct PointInTimeRecoverySpecificationBuilder {
             point_in_time_recovery_enabled: Option<Value<bool>>,
@@ -2007,7 +2007,7 @@ pub mod global_table {
                 }
             }
         }
-        /// Builder of [`ResourcePolicy`](super::ResourcePolicy).
+        /// Builder of [`ResourcePolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct ResourcePolicyBuilder {
             policy_document: Option<Value<Json>>,
@@ -2029,7 +2029,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`ReplicaStreamSpecification`](super::ReplicaStreamSpecification).
+        /// Builder of [`ReplicaStreamSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicaStreamSpecificationBuilder {
             resource_policy: Option<Value<super::ResourcePolicy>>,
@@ -2054,7 +2054,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`ReplicaSseSpecification`](super::ReplicaSseSpecification).
+        /// Builder of [`ReplicaSseSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicaSseSpecificationBuilder {
             kms_master_key_id: Option<Value<String>>,
@@ -2076,7 +2076,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2109,7 +2109,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`ReplicaSpecification`](super::ReplicaSpecification).
+        /// Builder of [`ReplicaSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicaSpecificationBuilder {
             contributor_insights_specification:
@@ -2259,7 +2259,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`SseSpecification`](super::SseSpecification).
+        /// Builder of [`SseSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct SseSpecificationBuilder {
             sse_enabled: Option<Value<bool>>,
@@ -2288,7 +2288,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`StreamSpecification`](super::StreamSpecification).
+        /// Builder of [`StreamSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct StreamSpecificationBuilder {
             stream_view_type: Option<Value<String>>,
@@ -2310,7 +2310,7 @@ pub mod global_table {
                 })
             }
         }
-        /// Builder of [`TimeToLiveSpecification`](super::TimeToLiveSpecification).
+        /// Builder of [`TimeToLiveSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct TimeToLiveSpecificationBuilder {
             attribute_name: Option<Value<String>>,
@@ -3240,7 +3240,7 @@ pub mod table {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AttributeDefinition`](super::AttributeDefinition).
+        /// Builder of [`AttributeDefinition`].
         #[derive(Debug, Clone, Default)]
         pub struct AttributeDefinitionBuilder {
             attribute_name: Option<Value<String>>,
@@ -3273,7 +3273,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`ContributorInsightsSpecification`](super::ContributorInsightsSpecification).
+        /// Builder of [`ContributorInsightsSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ContributorInsightsSpecificationBuilder {
             enabled: Option<Value<bool>>,
@@ -3302,7 +3302,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`KeySchemaItem`](super::KeySchemaItem).
+        /// Builder of [`KeySchemaItem`].
         #[derive(Debug, Clone, Default)]
         pub struct KeySchemaItemBuilder {
             attribute_name: Option<Value<String>>,
@@ -3335,7 +3335,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`OnDemandThroughput`](super::OnDemandThroughput).
+        /// Builder of [`OnDemandThroughput`].
         #[derive(Debug, Clone, Default)]
         pub struct OnDemandThroughputBuilder {
             max_read_request_units: Option<Value<i64>>,
@@ -3360,7 +3360,7 @@ pub mod table {
                 }
             }
         }
-        /// Builder of [`Projection`](super::Projection).
+        /// Builder of [`Projection`].
         #[derive(Debug, Clone, Default)]
         pub struct ProjectionBuilder {
             non_key_attributes: Option<Value<Vec<Value<String>>>>,
@@ -3388,7 +3388,7 @@ pub mod table {
                 }
             }
         }
-        /// Builder of [`ProvisionedThroughput`](super::ProvisionedThroughput).
+        /// Builder of [`ProvisionedThroughput`].
         #[derive(Debug, Clone, Default)]
         pub struct ProvisionedThroughputBuilder {
             read_capacity_units: Option<Value<i64>>,
@@ -3421,7 +3421,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`WarmThroughput`](super::WarmThroughput).
+        /// Builder of [`WarmThroughput`].
         #[derive(Debug, Clone, Default)]
         pub struct WarmThroughputBuilder {
             read_units_per_second: Option<Value<i64>>,
@@ -3446,7 +3446,7 @@ pub mod table {
                 }
             }
         }
-        /// Builder of [`GlobalSecondaryIndex`](super::GlobalSecondaryIndex).
+        /// Builder of [`GlobalSecondaryIndex`].
         #[derive(Debug, Clone, Default)]
         pub struct GlobalSecondaryIndexBuilder {
             contributor_insights_specification:
@@ -3534,7 +3534,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`Csv`](super::Csv).
+        /// Builder of [`Csv`].
         #[derive(Debug, Clone, Default)]
         pub struct CsvBuilder {
             delimiter: Option<Value<String>>,
@@ -3559,7 +3559,7 @@ pub mod table {
                 }
             }
         }
-        /// Builder of [`InputFormatOptions`](super::InputFormatOptions).
+        /// Builder of [`InputFormatOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct InputFormatOptionsBuilder {
             csv: Option<Value<super::Csv>>,
@@ -3575,7 +3575,7 @@ pub mod table {
                 super::InputFormatOptions { csv: self.csv }
             }
         }
-        /// Builder of [`S3BucketSource`](super::S3BucketSource).
+        /// Builder of [`S3BucketSource`].
         #[derive(Debug, Clone, Default)]
         pub struct S3BucketSourceBuilder {
             s3_bucket: Option<Value<String>>,
@@ -3611,7 +3611,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`ImportSourceSpecification`](super::ImportSourceSpecification).
+        /// Builder of [`ImportSourceSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ImportSourceSpecificationBuilder {
             input_compression_type: Option<Value<String>>,
@@ -3664,7 +3664,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`KeySchemaItem2`](super::KeySchemaItem2).
+        /// Builder of [`KeySchemaItem2`].
         #[derive(Debug, Clone, Default)]
         pub struct KeySchemaItem2Builder {
             attribute_name: Option<Value<String>>,
@@ -3697,7 +3697,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`KinesisStreamSpecification`](super::KinesisStreamSpecification).
+        /// Builder of [`KinesisStreamSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct KinesisStreamSpecificationBuilder {
             approximate_creation_date_time_precision:
@@ -3731,7 +3731,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`LocalSecondaryIndex`](super::LocalSecondaryIndex).
+        /// Builder of [`LocalSecondaryIndex`].
         #[derive(Debug, Clone, Default)]
         pub struct LocalSecondaryIndexBuilder {
             index_name: Option<Value<String>>,
@@ -3778,7 +3778,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`PointInTimeRecoverySpecification`](super::PointInTimeRecoverySpecification).
+        /// Builder of [`PointInTimeRecoverySpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct PointInTimeRecoverySpecificationBuilder {
             point_in_time_recovery_enabled: Option<Value<bool>>,
@@ -3803,7 +3803,7 @@ pub mod table {
                 }
             }
         }
-        /// Builder of [`ResourcePolicy`](super::ResourcePolicy).
+        /// Builder of [`ResourcePolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct ResourcePolicyBuilder {
             policy_document: Option<Value<Json>>,
@@ -3825,7 +3825,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`SseSpecification`](super::SseSpecification).
+        /// Builder of [`SseSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct SseSpecificationBuilder {
             kms_master_key_id: Option<Value<String>>,
@@ -3861,7 +3861,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`StreamSpecification`](super::StreamSpecification).
+        /// Builder of [`StreamSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct StreamSpecificationBuilder {
             resource_policy: Option<Value<super::ResourcePolicy>>,
@@ -3893,7 +3893,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -3926,7 +3926,7 @@ pub mod table {
                 })
             }
         }
-        /// Builder of [`TimeToLiveSpecification`](super::TimeToLiveSpecification).
+        /// Builder of [`TimeToLiveSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct TimeToLiveSpecificationBuilder {
             attribute_name: Option<Value<String>>,
@@ -3961,7 +3961,7 @@ pub mod table {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`GlobalTable`](super::GlobalTable).
+    /// Builder of [`GlobalTable`].
     #[derive(Debug, Clone, Default)]
     pub struct GlobalTableBuilder {
         attribute_definitions: Option<Value<Vec<Value<super::global_table::AttributeDefinition>>>>,
@@ -4153,7 +4153,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Table`](super::Table).
+    /// Builder of [`Table`].
     #[derive(Debug, Clone, Default)]
     pub struct TableBuilder {
         attribute_definitions: Option<Value<Vec<Value<super::table::AttributeDefinition>>>>,

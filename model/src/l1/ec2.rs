@@ -115,7 +115,7 @@ pub mod customer_gateway {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -261,7 +261,7 @@ pub mod eip {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -512,7 +512,7 @@ pub mod flow_log {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`DestinationOptions`](super::DestinationOptions).
+        /// Builder of [`DestinationOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct DestinationOptionsBuilder {
             file_format: Option<Value<super::FileFormat>>,
@@ -558,7 +558,7 @@ pub mod flow_log {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -688,7 +688,7 @@ pub mod internet_gateway {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -5280,7 +5280,7 @@ pub mod launch_template {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Ebs`](super::Ebs).
+        /// Builder of [`Ebs`].
         #[derive(Debug, Clone, Default)]
         pub struct EbsBuilder {
             delete_on_termination: Option<Value<bool>>,
@@ -5361,7 +5361,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`BlockDeviceMapping`](super::BlockDeviceMapping).
+        /// Builder of [`BlockDeviceMapping`].
         #[derive(Debug, Clone, Default)]
         pub struct BlockDeviceMappingBuilder {
             device_name: Option<Value<String>>,
@@ -5400,7 +5400,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`CapacityReservationTarget`](super::CapacityReservationTarget).
+        /// Builder of [`CapacityReservationTarget`].
         #[derive(Debug, Clone, Default)]
         pub struct CapacityReservationTargetBuilder {
             capacity_reservation_id: Option<Value<String>>,
@@ -5429,7 +5429,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`CapacityReservationSpecification`](super::CapacityReservationSpecification).
+        /// Builder of [`CapacityReservationSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct CapacityReservationSpecificationBuilder {
             capacity_reservation_preference: Option<Value<super::CapacityReservationPreference>>,
@@ -5460,7 +5460,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`CpuOptions`](super::CpuOptions).
+        /// Builder of [`CpuOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct CpuOptionsBuilder {
             amd_sev_snp: Option<Value<super::AmdSevSnp>>,
@@ -5492,7 +5492,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`CreditSpecification`](super::CreditSpecification).
+        /// Builder of [`CreditSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct CreditSpecificationBuilder {
             cpu_credits: Option<Value<String>>,
@@ -5510,7 +5510,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`EnclaveOptions`](super::EnclaveOptions).
+        /// Builder of [`EnclaveOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct EnclaveOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -5528,7 +5528,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`HibernationOptions`](super::HibernationOptions).
+        /// Builder of [`HibernationOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct HibernationOptionsBuilder {
             configured: Option<Value<bool>>,
@@ -5546,7 +5546,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`IamInstanceProfile`](super::IamInstanceProfile).
+        /// Builder of [`IamInstanceProfile`].
         #[derive(Debug, Clone, Default)]
         pub struct IamInstanceProfileBuilder {
             arn: Option<Value<String>>,
@@ -5571,7 +5571,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`SpotOptions`](super::SpotOptions).
+        /// Builder of [`SpotOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct SpotOptionsBuilder {
             block_duration_minutes: Option<Value<i64>>,
@@ -5623,7 +5623,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`InstanceMarketOptions`](super::InstanceMarketOptions).
+        /// Builder of [`InstanceMarketOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct InstanceMarketOptionsBuilder {
             market_type: Option<Value<super::MarketType>>,
@@ -5648,7 +5648,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`AcceleratorCount`](super::AcceleratorCount).
+        /// Builder of [`AcceleratorCount`].
         #[derive(Debug, Clone, Default)]
         pub struct AcceleratorCountBuilder {
             max: Option<Value<i64>>,
@@ -5673,7 +5673,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`AcceleratorTotalMemoryMiB`](super::AcceleratorTotalMemoryMiB).
+        /// Builder of [`AcceleratorTotalMemoryMiB`].
         #[derive(Debug, Clone, Default)]
         pub struct AcceleratorTotalMemoryMiBBuilder {
             max: Option<Value<i64>>,
@@ -5698,7 +5698,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`BaselineEbsBandwidthMbps`](super::BaselineEbsBandwidthMbps).
+        /// Builder of [`BaselineEbsBandwidthMbps`].
         #[derive(Debug, Clone, Default)]
         pub struct BaselineEbsBandwidthMbpsBuilder {
             max: Option<Value<i64>>,
@@ -5723,7 +5723,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Reference`](super::Reference).
+        /// Builder of [`Reference`].
         #[derive(Debug, Clone, Default)]
         pub struct ReferenceBuilder {
             instance_family: Option<Value<String>>,
@@ -5741,7 +5741,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Cpu`](super::Cpu).
+        /// Builder of [`Cpu`].
         #[derive(Debug, Clone, Default)]
         pub struct CpuBuilder {
             references: Option<Value<Vec<Value<super::Reference>>>>,
@@ -5762,7 +5762,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`BaselinePerformanceFactors`](super::BaselinePerformanceFactors).
+        /// Builder of [`BaselinePerformanceFactors`].
         #[derive(Debug, Clone, Default)]
         pub struct BaselinePerformanceFactorsBuilder {
             cpu: Option<Value<super::Cpu>>,
@@ -5778,7 +5778,7 @@ pub mod launch_template {
                 super::BaselinePerformanceFactors { cpu: self.cpu }
             }
         }
-        /// Builder of [`MemoryGiBPerVCpu`](super::MemoryGiBPerVCpu).
+        /// Builder of [`MemoryGiBPerVCpu`].
         #[derive(Debug, Clone, Default)]
         pub struct MemoryGiBPerVCpuBuilder {
             max: Option<Value<f64>>,
@@ -5803,7 +5803,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`MemoryMiB`](super::MemoryMiB).
+        /// Builder of [`MemoryMiB`].
         #[derive(Debug, Clone, Default)]
         pub struct MemoryMiBBuilder {
             max: Option<Value<i64>>,
@@ -5828,7 +5828,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`NetworkBandwidthGbps`](super::NetworkBandwidthGbps).
+        /// Builder of [`NetworkBandwidthGbps`].
         #[derive(Debug, Clone, Default)]
         pub struct NetworkBandwidthGbpsBuilder {
             max: Option<Value<f64>>,
@@ -5853,7 +5853,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`NetworkInterfaceCount`](super::NetworkInterfaceCount).
+        /// Builder of [`NetworkInterfaceCount`].
         #[derive(Debug, Clone, Default)]
         pub struct NetworkInterfaceCountBuilder {
             max: Option<Value<i64>>,
@@ -5878,7 +5878,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`TotalLocalStorageGb`](super::TotalLocalStorageGb).
+        /// Builder of [`TotalLocalStorageGb`].
         #[derive(Debug, Clone, Default)]
         pub struct TotalLocalStorageGbBuilder {
             max: Option<Value<f64>>,
@@ -5903,7 +5903,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`VCpuCount`](super::VCpuCount).
+        /// Builder of [`VCpuCount`].
         #[derive(Debug, Clone, Default)]
         pub struct VCpuCountBuilder {
             max: Option<Value<i64>>,
@@ -5928,7 +5928,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`InstanceRequirements`](super::InstanceRequirements).
+        /// Builder of [`InstanceRequirements`].
         #[derive(Debug, Clone, Default)]
         pub struct InstanceRequirementsBuilder {
             accelerator_count: Option<Value<super::AcceleratorCount>>,
@@ -6177,7 +6177,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`LicenseSpecification`](super::LicenseSpecification).
+        /// Builder of [`LicenseSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct LicenseSpecificationBuilder {
             license_configuration_arn: Option<Value<String>>,
@@ -6195,7 +6195,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`MaintenanceOptions`](super::MaintenanceOptions).
+        /// Builder of [`MaintenanceOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct MaintenanceOptionsBuilder {
             auto_recovery: Option<Value<super::AutoRecovery>>,
@@ -6213,7 +6213,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`MetadataOptions`](super::MetadataOptions).
+        /// Builder of [`MetadataOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct MetadataOptionsBuilder {
             http_endpoint: Option<Value<super::HttpEndpoint>>,
@@ -6265,7 +6265,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Monitoring`](super::Monitoring).
+        /// Builder of [`Monitoring`].
         #[derive(Debug, Clone, Default)]
         pub struct MonitoringBuilder {
             enabled: Option<Value<bool>>,
@@ -6283,7 +6283,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`ConnectionTrackingSpecification`](super::ConnectionTrackingSpecification).
+        /// Builder of [`ConnectionTrackingSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct ConnectionTrackingSpecificationBuilder {
             tcp_established_timeout: Option<Value<i64>>,
@@ -6315,7 +6315,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`EnaSrdUdpSpecification`](super::EnaSrdUdpSpecification).
+        /// Builder of [`EnaSrdUdpSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct EnaSrdUdpSpecificationBuilder {
             ena_srd_udp_enabled: Option<Value<bool>>,
@@ -6333,7 +6333,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`EnaSrdSpecification`](super::EnaSrdSpecification).
+        /// Builder of [`EnaSrdSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct EnaSrdSpecificationBuilder {
             ena_srd_enabled: Option<Value<bool>>,
@@ -6361,7 +6361,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Ipv4PrefixSpecification`](super::Ipv4PrefixSpecification).
+        /// Builder of [`Ipv4PrefixSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct Ipv4PrefixSpecificationBuilder {
             ipv4_prefix: Option<Value<String>>,
@@ -6379,7 +6379,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Ipv6Add`](super::Ipv6Add).
+        /// Builder of [`Ipv6Add`].
         #[derive(Debug, Clone, Default)]
         pub struct Ipv6AddBuilder {
             ipv6_address: Option<Value<String>>,
@@ -6397,7 +6397,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Ipv6PrefixSpecification`](super::Ipv6PrefixSpecification).
+        /// Builder of [`Ipv6PrefixSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct Ipv6PrefixSpecificationBuilder {
             ipv6_prefix: Option<Value<String>>,
@@ -6415,7 +6415,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`PrivateIpAdd`](super::PrivateIpAdd).
+        /// Builder of [`PrivateIpAdd`].
         #[derive(Debug, Clone, Default)]
         pub struct PrivateIpAddBuilder {
             primary: Option<Value<bool>>,
@@ -6440,7 +6440,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`NetworkInterface`](super::NetworkInterface).
+        /// Builder of [`NetworkInterface`].
         #[derive(Debug, Clone, Default)]
         pub struct NetworkInterfaceBuilder {
             associate_carrier_ip_address: Option<Value<bool>>,
@@ -6634,7 +6634,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Placement`](super::Placement).
+        /// Builder of [`Placement`].
         #[derive(Debug, Clone, Default)]
         pub struct PlacementBuilder {
             affinity: Option<Value<String>>,
@@ -6708,7 +6708,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`PrivateDnsNameOptions`](super::PrivateDnsNameOptions).
+        /// Builder of [`PrivateDnsNameOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct PrivateDnsNameOptionsBuilder {
             enable_resource_name_dns_aaaa_record: Option<Value<bool>>,
@@ -6746,7 +6746,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -6779,7 +6779,7 @@ pub mod launch_template {
                 })
             }
         }
-        /// Builder of [`TagSpecification`](super::TagSpecification).
+        /// Builder of [`TagSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct TagSpecificationBuilder {
             resource_type: Option<Value<super::ResourceType>>,
@@ -6804,7 +6804,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`LaunchTemplateData`](super::LaunchTemplateData).
+        /// Builder of [`LaunchTemplateData`].
         #[derive(Debug, Clone, Default)]
         pub struct LaunchTemplateDataBuilder {
             block_device_mappings: Option<Value<Vec<Value<super::BlockDeviceMapping>>>>,
@@ -7068,7 +7068,7 @@ pub mod launch_template {
                 }
             }
         }
-        /// Builder of [`LaunchTemplateTagSpecification`](super::LaunchTemplateTagSpecification).
+        /// Builder of [`LaunchTemplateTagSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct LaunchTemplateTagSpecificationBuilder {
             resource_type: Option<Value<super::ResourceType>>,
@@ -7329,7 +7329,7 @@ pub mod nat_gateway {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AvailabilityZoneAddress`](super::AvailabilityZoneAddress).
+        /// Builder of [`AvailabilityZoneAddress`].
         #[derive(Debug, Clone, Default)]
         pub struct AvailabilityZoneAddressBuilder {
             allocation_ids: Option<Value<Vec<Value<String>>>>,
@@ -7365,7 +7365,7 @@ pub mod nat_gateway {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -7594,7 +7594,7 @@ pub mod route_table {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -7961,7 +7961,7 @@ pub mod security_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Egress`](super::Egress).
+        /// Builder of [`Egress`].
         #[derive(Debug, Clone, Default)]
         pub struct EgressBuilder {
             cidr_ip: Option<Value<String>>,
@@ -8035,7 +8035,7 @@ pub mod security_group {
                 })
             }
         }
-        /// Builder of [`Ingress`](super::Ingress).
+        /// Builder of [`Ingress`].
         #[derive(Debug, Clone, Default)]
         pub struct IngressBuilder {
             cidr_ip: Option<Value<String>>,
@@ -8123,7 +8123,7 @@ pub mod security_group {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -8736,7 +8736,7 @@ pub mod subnet {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`PrivateDnsNameOptionsOnLaunch`](super::PrivateDnsNameOptionsOnLaunch).
+        /// Builder of [`PrivateDnsNameOptionsOnLaunch`].
         #[derive(Debug, Clone, Default)]
         pub struct PrivateDnsNameOptionsOnLaunchBuilder {
             enable_resource_name_dns_aaaa_record: Option<Value<bool>>,
@@ -8774,7 +8774,7 @@ pub mod subnet {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -9055,7 +9055,7 @@ pub mod vpc {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -9382,7 +9382,7 @@ pub mod vpc_endpoint {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`DnsOptionsSpecification`](super::DnsOptionsSpecification).
+        /// Builder of [`DnsOptionsSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct DnsOptionsSpecificationBuilder {
             dns_record_ip_type: Option<Value<super::DnsRecordIpType>>,
@@ -9435,7 +9435,7 @@ pub mod vpc_endpoint {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -10247,7 +10247,7 @@ pub mod vpn_connection {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -10280,7 +10280,7 @@ pub mod vpn_connection {
                 })
             }
         }
-        /// Builder of [`IkeVersionsRequestListValue`](super::IkeVersionsRequestListValue).
+        /// Builder of [`IkeVersionsRequestListValue`].
         #[derive(Debug, Clone, Default)]
         pub struct IkeVersionsRequestListValueBuilder {
             value: Option<Value<super::IkeVersionsRequestListValueValue>>,
@@ -10299,7 +10299,7 @@ pub mod vpn_connection {
                 super::IkeVersionsRequestListValue { value: self.value }
             }
         }
-        /// Builder of [`CloudwatchLogOptionsSpecification`](super::CloudwatchLogOptionsSpecification).
+        /// Builder of [`CloudwatchLogOptionsSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct CloudwatchLogOptionsSpecificationBuilder {
             bgp_log_enabled: Option<Value<bool>>,
@@ -10358,7 +10358,7 @@ pub mod vpn_connection {
                 }
             }
         }
-        /// Builder of [`VpnTunnelLogOptionsSpecification`](super::VpnTunnelLogOptionsSpecification).
+        /// Builder of [`VpnTunnelLogOptionsSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct VpnTunnelLogOptionsSpecificationBuilder {
             cloudwatch_log_options: Option<Value<super::CloudwatchLogOptionsSpecification>>,
@@ -10379,7 +10379,7 @@ pub mod vpn_connection {
                 }
             }
         }
-        /// Builder of [`Phase1DhGroupNumbersRequestListValue`](super::Phase1DhGroupNumbersRequestListValue).
+        /// Builder of [`Phase1DhGroupNumbersRequestListValue`].
         #[derive(Debug, Clone, Default)]
         pub struct Phase1DhGroupNumbersRequestListValueBuilder {
             value: Option<Value<i64>>,
@@ -10395,7 +10395,7 @@ pub mod vpn_connection {
                 super::Phase1DhGroupNumbersRequestListValue { value: self.value }
             }
         }
-        /// Builder of [`Phase1EncryptionAlgorithmsRequestListValue`](super::Phase1EncryptionAlgorithmsRequestListValue).
+        /// Builder of [`Phase1EncryptionAlgorithmsRequestListValue`].
         #[derive(Debug, Clone, Default)]
         pub struct Phase1EncryptionAlgorithmsRequestListValueBuilder {
             value: Option<Value<super::Phase1EncryptionAlgorithmsRequestListValueValue>>,
@@ -10414,7 +10414,7 @@ pub mod vpn_connection {
                 super::Phase1EncryptionAlgorithmsRequestListValue { value: self.value }
             }
         }
-        /// Builder of [`Phase1IntegrityAlgorithmsRequestListValue`](super::Phase1IntegrityAlgorithmsRequestListValue).
+        /// Builder of [`Phase1IntegrityAlgorithmsRequestListValue`].
         #[derive(Debug, Clone, Default)]
         pub struct Phase1IntegrityAlgorithmsRequestListValueBuilder {
             value: Option<Value<super::Phase1IntegrityAlgorithmsRequestListValueValue>>,
@@ -10433,7 +10433,7 @@ pub mod vpn_connection {
                 super::Phase1IntegrityAlgorithmsRequestListValue { value: self.value }
             }
         }
-        /// Builder of [`Phase2DhGroupNumbersRequestListValue`](super::Phase2DhGroupNumbersRequestListValue).
+        /// Builder of [`Phase2DhGroupNumbersRequestListValue`].
         #[derive(Debug, Clone, Default)]
         pub struct Phase2DhGroupNumbersRequestListValueBuilder {
             value: Option<Value<i64>>,
@@ -10449,7 +10449,7 @@ pub mod vpn_connection {
                 super::Phase2DhGroupNumbersRequestListValue { value: self.value }
             }
         }
-        /// Builder of [`Phase2EncryptionAlgorithmsRequestListValue`](super::Phase2EncryptionAlgorithmsRequestListValue).
+        /// Builder of [`Phase2EncryptionAlgorithmsRequestListValue`].
         #[derive(Debug, Clone, Default)]
         pub struct Phase2EncryptionAlgorithmsRequestListValueBuilder {
             value: Option<Value<super::Phase2EncryptionAlgorithmsRequestListValueValue>>,
@@ -10468,7 +10468,7 @@ pub mod vpn_connection {
                 super::Phase2EncryptionAlgorithmsRequestListValue { value: self.value }
             }
         }
-        /// Builder of [`Phase2IntegrityAlgorithmsRequestListValue`](super::Phase2IntegrityAlgorithmsRequestListValue).
+        /// Builder of [`Phase2IntegrityAlgorithmsRequestListValue`].
         #[derive(Debug, Clone, Default)]
         pub struct Phase2IntegrityAlgorithmsRequestListValueBuilder {
             value: Option<Value<super::Phase2IntegrityAlgorithmsRequestListValueValue>>,
@@ -10487,7 +10487,7 @@ pub mod vpn_connection {
                 super::Phase2IntegrityAlgorithmsRequestListValue { value: self.value }
             }
         }
-        /// Builder of [`VpnTunnelOptionsSpecification`](super::VpnTunnelOptionsSpecification).
+        /// Builder of [`VpnTunnelOptionsSpecification`].
         #[derive(Debug, Clone, Default)]
         pub struct VpnTunnelOptionsSpecificationBuilder {
             dpd_timeout_action: Option<Value<super::DpdTimeoutAction>>,
@@ -10759,7 +10759,7 @@ pub mod vpn_gateway {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -10855,7 +10855,7 @@ pub mod vpn_gateway_route_propagation {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`CustomerGateway`](super::CustomerGateway).
+    /// Builder of [`CustomerGateway`].
     #[derive(Debug, Clone, Default)]
     pub struct CustomerGatewayBuilder {
         bgp_asn: Option<Value<i64>>,
@@ -10926,7 +10926,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Eip`](super::Eip).
+    /// Builder of [`Eip`].
     #[derive(Debug, Clone, Default)]
     pub struct EipBuilder {
         address: Option<Value<String>>,
@@ -10993,7 +10993,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`FlowLog`](super::FlowLog).
+    /// Builder of [`FlowLog`].
     #[derive(Debug, Clone, Default)]
     pub struct FlowLogBuilder {
         deliver_cross_account_role: Option<Value<String>>,
@@ -11108,7 +11108,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`InternetGateway`](super::InternetGateway).
+    /// Builder of [`InternetGateway`].
     #[derive(Debug, Clone, Default)]
     pub struct InternetGatewayBuilder {
         tags: Option<Value<Vec<Value<super::internet_gateway::Tag>>>>,
@@ -11127,7 +11127,7 @@ pub mod builders {
             super::InternetGateway { tags: self.tags }
         }
     }
-    /// Builder of [`LaunchTemplate`](super::LaunchTemplate).
+    /// Builder of [`LaunchTemplate`].
     #[derive(Debug, Clone, Default)]
     pub struct LaunchTemplateBuilder {
         launch_template_data: Option<Value<super::launch_template::LaunchTemplateData>>,
@@ -11177,7 +11177,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`NatGateway`](super::NatGateway).
+    /// Builder of [`NatGateway`].
     #[derive(Debug, Clone, Default)]
     pub struct NatGatewayBuilder {
         allocation_id: Option<Value<String>>,
@@ -11291,7 +11291,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`Route`](super::Route).
+    /// Builder of [`Route`].
     #[derive(Debug, Clone, Default)]
     pub struct RouteBuilder {
         carrier_gateway_id: Option<Value<String>>,
@@ -11411,7 +11411,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`RouteTable`](super::RouteTable).
+    /// Builder of [`RouteTable`].
     #[derive(Debug, Clone, Default)]
     pub struct RouteTableBuilder {
         tags: Option<Value<Vec<Value<super::route_table::Tag>>>>,
@@ -11443,7 +11443,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`SecurityGroup`](super::SecurityGroup).
+    /// Builder of [`SecurityGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct SecurityGroupBuilder {
         group_description: Option<Value<String>>,
@@ -11509,7 +11509,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`SecurityGroupEgress`](super::SecurityGroupEgress).
+    /// Builder of [`SecurityGroupEgress`].
     #[derive(Debug, Clone, Default)]
     pub struct SecurityGroupEgressBuilder {
         cidr_ip: Option<Value<String>>,
@@ -11591,7 +11591,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`SecurityGroupIngress`](super::SecurityGroupIngress).
+    /// Builder of [`SecurityGroupIngress`].
     #[derive(Debug, Clone, Default)]
     pub struct SecurityGroupIngressBuilder {
         cidr_ip: Option<Value<String>>,
@@ -11690,7 +11690,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Subnet`](super::Subnet).
+    /// Builder of [`Subnet`].
     #[derive(Debug, Clone, Default)]
     pub struct SubnetBuilder {
         assign_ipv6_address_on_creation: Option<Value<bool>>,
@@ -11828,7 +11828,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`SubnetRouteTableAssociation`](super::SubnetRouteTableAssociation).
+    /// Builder of [`SubnetRouteTableAssociation`].
     #[derive(Debug, Clone, Default)]
     pub struct SubnetRouteTableAssociationBuilder {
         route_table_id: Option<Value<String>>,
@@ -11861,7 +11861,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Vpc`](super::Vpc).
+    /// Builder of [`Vpc`].
     #[derive(Debug, Clone, Default)]
     pub struct VpcBuilder {
         cidr_block: Option<Value<String>>,
@@ -11924,7 +11924,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`VpcEndpoint`](super::VpcEndpoint).
+    /// Builder of [`VpcEndpoint`].
     #[derive(Debug, Clone, Default)]
     pub struct VpcEndpointBuilder {
         dns_options: Option<Value<super::vpc_endpoint::DnsOptionsSpecification>>,
@@ -12049,7 +12049,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`VpcGatewayAttachment`](super::VpcGatewayAttachment).
+    /// Builder of [`VpcGatewayAttachment`].
     #[derive(Debug, Clone, Default)]
     pub struct VpcGatewayAttachmentBuilder {
         internet_gateway_id: Option<Value<String>>,
@@ -12085,7 +12085,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`VpnConnection`](super::VpnConnection).
+    /// Builder of [`VpnConnection`].
     #[derive(Debug, Clone, Default)]
     pub struct VpnConnectionBuilder {
         customer_gateway_id: Option<Value<String>>,
@@ -12247,7 +12247,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`VpnGateway`](super::VpnGateway).
+    /// Builder of [`VpnGateway`].
     #[derive(Debug, Clone, Default)]
     pub struct VpnGatewayBuilder {
         amazon_side_asn: Option<Value<i64>>,
@@ -12286,7 +12286,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`VpnGatewayRoutePropagation`](super::VpnGatewayRoutePropagation).
+    /// Builder of [`VpnGatewayRoutePropagation`].
     #[derive(Debug, Clone, Default)]
     pub struct VpnGatewayRoutePropagationBuilder {
         route_table_ids: Option<Value<Vec<Value<String>>>>,

@@ -116,7 +116,7 @@ pub struct ReplicationGroup {
         rename = "PreferredCacheClusterAZs",
         skip_serializing_if = "Option::is_none"
     )]
-    pub preferred_cache_cluster_a_zs: Option<Value<Vec<Value<String>>>>,
+    pub preferred_cache_cluster_azs: Option<Value<Vec<Value<String>>>>,
     /// `PreferredMaintenanceWindow` (optional; write-only: never returned, so drift cannot compare it).
     #[serde(
         rename = "PreferredMaintenanceWindow",
@@ -212,7 +212,7 @@ impl Check for ReplicationGroup {
         );
         v.field(
             "PreferredCacheClusterAZs",
-            &self.preferred_cache_cluster_a_zs,
+            &self.preferred_cache_cluster_azs,
             &Rules::NONE,
         );
         v.field(
@@ -362,7 +362,7 @@ impl Handle<ReplicationGroup> {
         self.get_att("Port")
     }
     /// `Fn::GetAtt` of `PreferredCacheClusterAZs`.
-    pub fn attr_preferred_cache_cluster_a_zs(&self) -> Intrinsic {
+    pub fn attr_preferred_cache_cluster_azs(&self) -> Intrinsic {
         self.get_att("PreferredCacheClusterAZs")
     }
     /// `Fn::GetAtt` of `PreferredMaintenanceWindow`.
@@ -829,7 +829,7 @@ pub mod replication_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`CloudWatchLogsDestinationDetails`](super::CloudWatchLogsDestinationDetails).
+        /// Builder of [`CloudWatchLogsDestinationDetails`].
         #[derive(Debug, Clone, Default)]
         pub struct CloudWatchLogsDestinationDetailsBuilder {
             log_group: Option<Value<String>>,
@@ -847,7 +847,7 @@ pub mod replication_group {
         })
             }
         }
-        /// Builder of [`KinesisFirehoseDestinationDetails`](super::KinesisFirehoseDestinationDetails).
+        /// Builder of [`KinesisFirehoseDestinationDetails`].
         #[derive(Debug, Clone, Default)]
         pub struct KinesisFirehoseDestinationDetailsBuilder {
             delivery_stream: Option<Value<String>>,
@@ -865,7 +865,7 @@ pub mod replication_group {
         })
             }
         }
-        /// Builder of [`DestinationDetails`](super::DestinationDetails).
+        /// Builder of [`DestinationDetails`].
         #[derive(Debug, Clone, Default)]
         pub struct DestinationDetailsBuilder {
             cloud_watch_logs_details: Option<Value<super::CloudWatchLogsDestinationDetails>>,
@@ -896,7 +896,7 @@ pub mod replication_group {
                 }
             }
         }
-        /// Builder of [`LogDeliveryConfigurationRequest`](super::LogDeliveryConfigurationRequest).
+        /// Builder of [`LogDeliveryConfigurationRequest`].
         #[derive(Debug, Clone, Default)]
         pub struct LogDeliveryConfigurationRequestBuilder {
             destination_details: Option<Value<super::DestinationDetails>>,
@@ -941,7 +941,7 @@ pub mod replication_group {
         })
             }
         }
-        /// Builder of [`NodeGroupConfiguration`](super::NodeGroupConfiguration).
+        /// Builder of [`NodeGroupConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct NodeGroupConfigurationBuilder {
             node_group_id: Option<Value<String>>,
@@ -990,7 +990,7 @@ pub mod replication_group {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1110,7 +1110,7 @@ pub mod subnet_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1149,7 +1149,7 @@ pub mod subnet_group {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`ReplicationGroup`](super::ReplicationGroup).
+    /// Builder of [`ReplicationGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct ReplicationGroupBuilder {
         at_rest_encryption_enabled: Option<Value<bool>>,
@@ -1177,7 +1177,7 @@ pub mod builders {
         num_cache_clusters: Option<Value<i64>>,
         num_node_groups: Option<Value<i64>>,
         port: Option<Value<i64>>,
-        preferred_cache_cluster_a_zs: Option<Value<Vec<Value<String>>>>,
+        preferred_cache_cluster_azs: Option<Value<Vec<Value<String>>>>,
         preferred_maintenance_window: Option<Value<String>>,
         primary_cluster_id: Option<Value<String>>,
         replicas_per_node_group: Option<Value<i64>>,
@@ -1331,11 +1331,11 @@ pub mod builders {
             self
         }
         /// Sets `PreferredCacheClusterAZs`.
-        pub fn preferred_cache_cluster_a_zs(
+        pub fn preferred_cache_cluster_azs(
             mut self,
             value: impl Into<Value<Vec<Value<String>>>>,
         ) -> Self {
-            self.preferred_cache_cluster_a_zs = Some(value.into());
+            self.preferred_cache_cluster_azs = Some(value.into());
             self
         }
         /// Sets `PreferredMaintenanceWindow`.
@@ -1445,7 +1445,7 @@ pub mod builders {
                 num_cache_clusters: self.num_cache_clusters,
                 num_node_groups: self.num_node_groups,
                 port: self.port,
-                preferred_cache_cluster_a_zs: self.preferred_cache_cluster_a_zs,
+                preferred_cache_cluster_azs: self.preferred_cache_cluster_azs,
                 preferred_maintenance_window: self.preferred_maintenance_window,
                 primary_cluster_id: self.primary_cluster_id,
                 replicas_per_node_group: self.replicas_per_node_group,
@@ -1470,7 +1470,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`SubnetGroup`](super::SubnetGroup).
+    /// Builder of [`SubnetGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct SubnetGroupBuilder {
         cache_subnet_group_name: Option<Value<String>>,

@@ -740,7 +740,7 @@ pub mod listener {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Certificate`](super::Certificate).
+        /// Builder of [`Certificate`].
         #[derive(Debug, Clone, Default)]
         pub struct CertificateBuilder {
             certificate_arn: Option<Value<String>>,
@@ -758,7 +758,7 @@ pub mod listener {
                 }
             }
         }
-        /// Builder of [`AuthenticateCognitoConfig`](super::AuthenticateCognitoConfig).
+        /// Builder of [`AuthenticateCognitoConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct AuthenticateCognitoConfigBuilder {
             authentication_request_extra_params: Option<Value<BTreeMap<String, Value<String>>>>,
@@ -831,7 +831,7 @@ pub mod listener {
         })
             }
         }
-        /// Builder of [`AuthenticateOidcConfig`](super::AuthenticateOidcConfig).
+        /// Builder of [`AuthenticateOidcConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct AuthenticateOidcConfigBuilder {
             authentication_request_extra_params: Option<Value<BTreeMap<String, Value<String>>>>,
@@ -952,7 +952,7 @@ pub mod listener {
                 })
             }
         }
-        /// Builder of [`FixedResponseConfig`](super::FixedResponseConfig).
+        /// Builder of [`FixedResponseConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct FixedResponseConfigBuilder {
             content_type: Option<Value<String>>,
@@ -988,7 +988,7 @@ pub mod listener {
                 })
             }
         }
-        /// Builder of [`TargetGroupStickinessConfig`](super::TargetGroupStickinessConfig).
+        /// Builder of [`TargetGroupStickinessConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct TargetGroupStickinessConfigBuilder {
             duration_seconds: Option<Value<i64>>,
@@ -1013,7 +1013,7 @@ pub mod listener {
                 }
             }
         }
-        /// Builder of [`TargetGroupTuple`](super::TargetGroupTuple).
+        /// Builder of [`TargetGroupTuple`].
         #[derive(Debug, Clone, Default)]
         pub struct TargetGroupTupleBuilder {
             target_group_arn: Option<Value<String>>,
@@ -1038,7 +1038,7 @@ pub mod listener {
                 }
             }
         }
-        /// Builder of [`ForwardConfig`](super::ForwardConfig).
+        /// Builder of [`ForwardConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ForwardConfigBuilder {
             target_group_stickiness_config: Option<Value<super::TargetGroupStickinessConfig>>,
@@ -1069,7 +1069,7 @@ pub mod listener {
                 }
             }
         }
-        /// Builder of [`JwtValidationActionAdditionalClaim`](super::JwtValidationActionAdditionalClaim).
+        /// Builder of [`JwtValidationActionAdditionalClaim`].
         #[derive(Debug, Clone, Default)]
         pub struct JwtValidationActionAdditionalClaimBuilder {
             format: Option<Value<super::Format>>,
@@ -1101,7 +1101,7 @@ pub mod listener {
         })
             }
         }
-        /// Builder of [`JwtValidationConfig`](super::JwtValidationConfig).
+        /// Builder of [`JwtValidationConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct JwtValidationConfigBuilder {
             additional_claims: Option<Value<Vec<Value<super::JwtValidationActionAdditionalClaim>>>>,
@@ -1144,7 +1144,7 @@ pub mod listener {
                 })
             }
         }
-        /// Builder of [`RedirectConfig`](super::RedirectConfig).
+        /// Builder of [`RedirectConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct RedirectConfigBuilder {
             host: Option<Value<String>>,
@@ -1201,7 +1201,7 @@ pub mod listener {
                 })
             }
         }
-        /// Builder of [`Action`](super::Action).
+        /// Builder of [`Action`].
         #[derive(Debug, Clone, Default)]
         pub struct ActionBuilder {
             authenticate_cognito_config: Option<Value<super::AuthenticateCognitoConfig>>,
@@ -1294,7 +1294,7 @@ pub mod listener {
                 })
             }
         }
-        /// Builder of [`ListenerAttribute`](super::ListenerAttribute).
+        /// Builder of [`ListenerAttribute`].
         #[derive(Debug, Clone, Default)]
         pub struct ListenerAttributeBuilder {
             key: Option<Value<String>>,
@@ -1319,7 +1319,7 @@ pub mod listener {
                 }
             }
         }
-        /// Builder of [`MutualAuthentication`](super::MutualAuthentication).
+        /// Builder of [`MutualAuthentication`].
         #[derive(Debug, Clone, Default)]
         pub struct MutualAuthenticationBuilder {
             advertise_trust_store_ca_names: Option<Value<super::AdvertiseTrustStoreCaNames>>,
@@ -1761,7 +1761,7 @@ pub mod load_balancer {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`LoadBalancerAttribute`](super::LoadBalancerAttribute).
+        /// Builder of [`LoadBalancerAttribute`].
         #[derive(Debug, Clone, Default)]
         pub struct LoadBalancerAttributeBuilder {
             key: Option<Value<String>>,
@@ -1786,7 +1786,7 @@ pub mod load_balancer {
                 }
             }
         }
-        /// Builder of [`MinimumLoadBalancerCapacity`](super::MinimumLoadBalancerCapacity).
+        /// Builder of [`MinimumLoadBalancerCapacity`].
         #[derive(Debug, Clone, Default)]
         pub struct MinimumLoadBalancerCapacityBuilder {
             capacity_units: Option<Value<i64>>,
@@ -1804,7 +1804,7 @@ pub mod load_balancer {
         })
             }
         }
-        /// Builder of [`SubnetMapping`](super::SubnetMapping).
+        /// Builder of [`SubnetMapping`].
         #[derive(Debug, Clone, Default)]
         pub struct SubnetMappingBuilder {
             allocation_id: Option<Value<String>>,
@@ -1854,7 +1854,7 @@ pub mod load_balancer {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2324,7 +2324,7 @@ pub mod target_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Matcher`](super::Matcher).
+        /// Builder of [`Matcher`].
         #[derive(Debug, Clone, Default)]
         pub struct MatcherBuilder {
             grpc_code: Option<Value<String>>,
@@ -2349,7 +2349,7 @@ pub mod target_group {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2382,7 +2382,7 @@ pub mod target_group {
                 })
             }
         }
-        /// Builder of [`TargetGroupAttribute`](super::TargetGroupAttribute).
+        /// Builder of [`TargetGroupAttribute`].
         #[derive(Debug, Clone, Default)]
         pub struct TargetGroupAttributeBuilder {
             key: Option<Value<String>>,
@@ -2407,7 +2407,7 @@ pub mod target_group {
                 }
             }
         }
-        /// Builder of [`TargetDescription`](super::TargetDescription).
+        /// Builder of [`TargetDescription`].
         #[derive(Debug, Clone, Default)]
         pub struct TargetDescriptionBuilder {
             availability_zone: Option<Value<String>>,
@@ -2456,7 +2456,7 @@ pub mod target_group {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Listener`](super::Listener).
+    /// Builder of [`Listener`].
     #[derive(Debug, Clone, Default)]
     pub struct ListenerBuilder {
         alpn_policy: Option<Value<Vec<Value<String>>>>,
@@ -2550,7 +2550,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`LoadBalancer`](super::LoadBalancer).
+    /// Builder of [`LoadBalancer`].
     #[derive(Debug, Clone, Default)]
     pub struct LoadBalancerBuilder {
         enable_capacity_reservation_provision_stabilize: Option<Value<bool>>,
@@ -2688,7 +2688,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`TargetGroup`](super::TargetGroup).
+    /// Builder of [`TargetGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct TargetGroupBuilder {
         health_check_enabled: Option<Value<bool>>,

@@ -1164,7 +1164,7 @@ pub mod rule {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1189,7 +1189,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`AppSyncParameters`](super::AppSyncParameters).
+        /// Builder of [`AppSyncParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct AppSyncParametersBuilder {
             graph_ql_operation: Option<Value<String>>,
@@ -1211,7 +1211,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`BatchArrayProperties`](super::BatchArrayProperties).
+        /// Builder of [`BatchArrayProperties`].
         #[derive(Debug, Clone, Default)]
         pub struct BatchArrayPropertiesBuilder {
             size: Option<Value<i64>>,
@@ -1227,7 +1227,7 @@ pub mod rule {
                 super::BatchArrayProperties { size: self.size }
             }
         }
-        /// Builder of [`BatchRetryStrategy`](super::BatchRetryStrategy).
+        /// Builder of [`BatchRetryStrategy`].
         #[derive(Debug, Clone, Default)]
         pub struct BatchRetryStrategyBuilder {
             attempts: Option<Value<i64>>,
@@ -1245,7 +1245,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`BatchParameters`](super::BatchParameters).
+        /// Builder of [`BatchParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct BatchParametersBuilder {
             array_properties: Option<Value<super::BatchArrayProperties>>,
@@ -1298,7 +1298,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`DeadLetterConfig`](super::DeadLetterConfig).
+        /// Builder of [`DeadLetterConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct DeadLetterConfigBuilder {
             arn: Option<Value<String>>,
@@ -1314,7 +1314,7 @@ pub mod rule {
                 super::DeadLetterConfig { arn: self.arn }
             }
         }
-        /// Builder of [`CapacityProviderStrategyItem`](super::CapacityProviderStrategyItem).
+        /// Builder of [`CapacityProviderStrategyItem`].
         #[derive(Debug, Clone, Default)]
         pub struct CapacityProviderStrategyItemBuilder {
             base: Option<Value<i64>>,
@@ -1350,7 +1350,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`AwsVpcConfiguration`](super::AwsVpcConfiguration).
+        /// Builder of [`AwsVpcConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct AwsVpcConfigurationBuilder {
             assign_public_ip: Option<Value<super::AssignPublicIp>>,
@@ -1389,7 +1389,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`NetworkConfiguration`](super::NetworkConfiguration).
+        /// Builder of [`NetworkConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct NetworkConfigurationBuilder {
             aws_vpc_configuration: Option<Value<super::AwsVpcConfiguration>>,
@@ -1410,7 +1410,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`PlacementConstraint`](super::PlacementConstraint).
+        /// Builder of [`PlacementConstraint`].
         #[derive(Debug, Clone, Default)]
         pub struct PlacementConstraintBuilder {
             expression: Option<Value<String>>,
@@ -1435,7 +1435,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`PlacementStrategy`](super::PlacementStrategy).
+        /// Builder of [`PlacementStrategy`].
         #[derive(Debug, Clone, Default)]
         pub struct PlacementStrategyBuilder {
             field: Option<Value<String>>,
@@ -1460,7 +1460,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`EcsParameters`](super::EcsParameters).
+        /// Builder of [`EcsParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct EcsParametersBuilder {
             capacity_provider_strategy:
@@ -1586,7 +1586,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`HttpParameters`](super::HttpParameters).
+        /// Builder of [`HttpParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct HttpParametersBuilder {
             header_parameters: Option<Value<BTreeMap<String, Value<String>>>>,
@@ -1627,7 +1627,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`InputTransformer`](super::InputTransformer).
+        /// Builder of [`InputTransformer`].
         #[derive(Debug, Clone, Default)]
         pub struct InputTransformerBuilder {
             input_paths_map: Option<Value<BTreeMap<String, Value<String>>>>,
@@ -1659,7 +1659,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`KinesisParameters`](super::KinesisParameters).
+        /// Builder of [`KinesisParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct KinesisParametersBuilder {
             partition_key_path: Option<Value<String>>,
@@ -1681,7 +1681,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`RedshiftDataParameters`](super::RedshiftDataParameters).
+        /// Builder of [`RedshiftDataParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct RedshiftDataParametersBuilder {
             database: Option<Value<String>>,
@@ -1745,7 +1745,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`RetryPolicy`](super::RetryPolicy).
+        /// Builder of [`RetryPolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct RetryPolicyBuilder {
             maximum_event_age_in_seconds: Option<Value<i64>>,
@@ -1770,7 +1770,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`RunCommandTarget`](super::RunCommandTarget).
+        /// Builder of [`RunCommandTarget`].
         #[derive(Debug, Clone, Default)]
         pub struct RunCommandTargetBuilder {
             key: Option<Value<String>>,
@@ -1803,7 +1803,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`RunCommandParameters`](super::RunCommandParameters).
+        /// Builder of [`RunCommandParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct RunCommandParametersBuilder {
             run_command_targets: Option<Value<Vec<Value<super::RunCommandTarget>>>>,
@@ -1828,7 +1828,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`SageMakerPipelineParameter`](super::SageMakerPipelineParameter).
+        /// Builder of [`SageMakerPipelineParameter`].
         #[derive(Debug, Clone, Default)]
         pub struct SageMakerPipelineParameterBuilder {
             name: Option<Value<String>>,
@@ -1861,7 +1861,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`SageMakerPipelineParameters`](super::SageMakerPipelineParameters).
+        /// Builder of [`SageMakerPipelineParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct SageMakerPipelineParametersBuilder {
             pipeline_parameter_list: Option<Value<Vec<Value<super::SageMakerPipelineParameter>>>>,
@@ -1882,7 +1882,7 @@ pub mod rule {
                 }
             }
         }
-        /// Builder of [`SqsParameters`](super::SqsParameters).
+        /// Builder of [`SqsParameters`].
         #[derive(Debug, Clone, Default)]
         pub struct SqsParametersBuilder {
             message_group_id: Option<Value<String>>,
@@ -1904,7 +1904,7 @@ pub mod rule {
                 })
             }
         }
-        /// Builder of [`Target`](super::Target).
+        /// Builder of [`Target`].
         #[derive(Debug, Clone, Default)]
         pub struct TargetBuilder {
             app_sync_parameters: Option<Value<super::AppSyncParameters>>,
@@ -2075,7 +2075,7 @@ pub mod rule {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Rule`](super::Rule).
+    /// Builder of [`Rule`].
     #[derive(Debug, Clone, Default)]
     pub struct RuleBuilder {
         description: Option<Value<String>>,

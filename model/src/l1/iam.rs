@@ -124,7 +124,7 @@ pub mod group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Policy`](super::Policy).
+        /// Builder of [`Policy`].
         #[derive(Debug, Clone, Default)]
         pub struct PolicyBuilder {
             policy_document: Option<Value<Json>>,
@@ -750,7 +750,7 @@ pub mod role {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Policy`](super::Policy).
+        /// Builder of [`Policy`].
         #[derive(Debug, Clone, Default)]
         pub struct PolicyBuilder {
             policy_document: Option<Value<Json>>,
@@ -783,7 +783,7 @@ pub mod role {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -822,7 +822,7 @@ pub mod role {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Group`](super::Group).
+    /// Builder of [`Group`].
     #[derive(Debug, Clone, Default)]
     pub struct GroupBuilder {
         group_name: Option<Value<String>>,
@@ -864,7 +864,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`InstanceProfile`](super::InstanceProfile).
+    /// Builder of [`InstanceProfile`].
     #[derive(Debug, Clone, Default)]
     pub struct InstanceProfileBuilder {
         instance_profile_name: Option<Value<String>>,
@@ -900,7 +900,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`ManagedPolicy`](super::ManagedPolicy).
+    /// Builder of [`ManagedPolicy`].
     #[derive(Debug, Clone, Default)]
     pub struct ManagedPolicyBuilder {
         description: Option<Value<String>>,
@@ -964,7 +964,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Policy`](super::Policy).
+    /// Builder of [`Policy`].
     #[derive(Debug, Clone, Default)]
     pub struct PolicyBuilder {
         groups: Option<Value<Vec<Value<String>>>>,
@@ -1018,7 +1018,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Role`](super::Role).
+    /// Builder of [`Role`].
     #[derive(Debug, Clone, Default)]
     pub struct RoleBuilder {
         assume_role_policy_document: Option<Value<Json>>,

@@ -310,7 +310,7 @@ pub mod key {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -490,7 +490,7 @@ pub mod replica_key {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -529,7 +529,7 @@ pub mod replica_key {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Alias`](super::Alias).
+    /// Builder of [`Alias`].
     #[derive(Debug, Clone, Default)]
     pub struct AliasBuilder {
         alias_name: Option<Value<String>>,
@@ -562,7 +562,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Key`](super::Key).
+    /// Builder of [`Key`].
     #[derive(Debug, Clone, Default)]
     pub struct KeyBuilder {
         bypass_policy_lockout_safety_check: Option<Value<bool>>,
@@ -657,7 +657,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`ReplicaKey`](super::ReplicaKey).
+    /// Builder of [`ReplicaKey`].
     #[derive(Debug, Clone, Default)]
     pub struct ReplicaKeyBuilder {
         description: Option<Value<String>>,

@@ -179,7 +179,7 @@ pub mod alias {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ProvisionedConcurrencyConfiguration`](super::ProvisionedConcurrencyConfiguration).
+        /// Builder of [`ProvisionedConcurrencyConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ProvisionedConcurrencyConfigurationBuilder {
             provisioned_concurrent_executions: Option<Value<i64>>,
@@ -206,7 +206,7 @@ pub mod alias {
                 })
             }
         }
-        /// Builder of [`VersionWeight`](super::VersionWeight).
+        /// Builder of [`VersionWeight`].
         #[derive(Debug, Clone, Default)]
         pub struct VersionWeightBuilder {
             function_version: Option<Value<String>>,
@@ -239,7 +239,7 @@ pub mod alias {
                 })
             }
         }
-        /// Builder of [`AliasRoutingConfiguration`](super::AliasRoutingConfiguration).
+        /// Builder of [`AliasRoutingConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct AliasRoutingConfigurationBuilder {
             additional_version_weights: Option<Value<Vec<Value<super::VersionWeight>>>>,
@@ -1272,7 +1272,7 @@ pub mod event_source_mapping {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`SchemaRegistryAccessConfig`](super::SchemaRegistryAccessConfig).
+        /// Builder of [`SchemaRegistryAccessConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct SchemaRegistryAccessConfigBuilder {
             type_: Option<Value<super::Type>>,
@@ -1297,7 +1297,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`SchemaValidationConfig`](super::SchemaValidationConfig).
+        /// Builder of [`SchemaValidationConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct SchemaValidationConfigBuilder {
             attribute: Option<Value<super::Attribute>>,
@@ -1315,7 +1315,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`SchemaRegistryConfig`](super::SchemaRegistryConfig).
+        /// Builder of [`SchemaRegistryConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct SchemaRegistryConfigBuilder {
             access_configs: Option<Value<Vec<Value<super::SchemaRegistryAccessConfig>>>>,
@@ -1363,7 +1363,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`AmazonManagedKafkaEventSourceConfig`](super::AmazonManagedKafkaEventSourceConfig).
+        /// Builder of [`AmazonManagedKafkaEventSourceConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct AmazonManagedKafkaEventSourceConfigBuilder {
             consumer_group_id: Option<Value<String>>,
@@ -1391,7 +1391,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`OnFailure`](super::OnFailure).
+        /// Builder of [`OnFailure`].
         #[derive(Debug, Clone, Default)]
         pub struct OnFailureBuilder {
             destination: Option<Value<String>>,
@@ -1409,7 +1409,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`DestinationConfig`](super::DestinationConfig).
+        /// Builder of [`DestinationConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct DestinationConfigBuilder {
             on_failure: Option<Value<super::OnFailure>>,
@@ -1427,7 +1427,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`DocumentDbEventSourceConfig`](super::DocumentDbEventSourceConfig).
+        /// Builder of [`DocumentDbEventSourceConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct DocumentDbEventSourceConfigBuilder {
             collection_name: Option<Value<String>>,
@@ -1459,7 +1459,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`Filter`](super::Filter).
+        /// Builder of [`Filter`].
         #[derive(Debug, Clone, Default)]
         pub struct FilterBuilder {
             pattern: Option<Value<String>>,
@@ -1477,7 +1477,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`FilterCriteria`](super::FilterCriteria).
+        /// Builder of [`FilterCriteria`].
         #[derive(Debug, Clone, Default)]
         pub struct FilterCriteriaBuilder {
             filters: Option<Value<Vec<Value<super::Filter>>>>,
@@ -1495,7 +1495,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`LoggingConfig`](super::LoggingConfig).
+        /// Builder of [`LoggingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct LoggingConfigBuilder {
             system_log_level: Option<Value<super::SystemLogLevel>>,
@@ -1516,7 +1516,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`MetricsConfig`](super::MetricsConfig).
+        /// Builder of [`MetricsConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricsConfigBuilder {
             metrics: Option<Value<Vec<Value<super::Metric>>>>,
@@ -1534,7 +1534,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`ProvisionedPollerConfig`](super::ProvisionedPollerConfig).
+        /// Builder of [`ProvisionedPollerConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ProvisionedPollerConfigBuilder {
             maximum_pollers: Option<Value<i64>>,
@@ -1566,7 +1566,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`ScalingConfig`](super::ScalingConfig).
+        /// Builder of [`ScalingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ScalingConfigBuilder {
             maximum_concurrency: Option<Value<i64>>,
@@ -1584,7 +1584,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`Endpoints`](super::Endpoints).
+        /// Builder of [`Endpoints`].
         #[derive(Debug, Clone, Default)]
         pub struct EndpointsBuilder {
             kafka_bootstrap_servers: Option<Value<Vec<Value<String>>>>,
@@ -1605,7 +1605,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`SelfManagedEventSource`](super::SelfManagedEventSource).
+        /// Builder of [`SelfManagedEventSource`].
         #[derive(Debug, Clone, Default)]
         pub struct SelfManagedEventSourceBuilder {
             endpoints: Option<Value<super::Endpoints>>,
@@ -1623,7 +1623,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`SelfManagedKafkaEventSourceConfig`](super::SelfManagedKafkaEventSourceConfig).
+        /// Builder of [`SelfManagedKafkaEventSourceConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct SelfManagedKafkaEventSourceConfigBuilder {
             consumer_group_id: Option<Value<String>>,
@@ -1651,7 +1651,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`SourceAccessConfiguration`](super::SourceAccessConfiguration).
+        /// Builder of [`SourceAccessConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct SourceAccessConfigurationBuilder {
             type_: Option<Value<super::SourceAccessConfigurationType>>,
@@ -1679,7 +1679,7 @@ pub mod event_source_mapping {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2863,7 +2863,7 @@ pub mod function {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`LambdaManagedInstancesCapacityProviderConfig`](super::LambdaManagedInstancesCapacityProviderConfig).
+        /// Builder of [`LambdaManagedInstancesCapacityProviderConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct LambdaManagedInstancesCapacityProviderConfigBuilder {
             capacity_provider_arn: Option<Value<String>>,
@@ -2904,7 +2904,7 @@ pub mod function {
         })
             }
         }
-        /// Builder of [`CapacityProviderConfig`](super::CapacityProviderConfig).
+        /// Builder of [`CapacityProviderConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct CapacityProviderConfigBuilder {
             lambda_managed_instances_capacity_provider_config:
@@ -2932,7 +2932,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`Code`](super::Code).
+        /// Builder of [`Code`].
         #[derive(Debug, Clone, Default)]
         pub struct CodeBuilder {
             image_uri: Option<Value<String>>,
@@ -2995,7 +2995,7 @@ pub mod function {
                 }
             }
         }
-        /// Builder of [`DeadLetterConfig`](super::DeadLetterConfig).
+        /// Builder of [`DeadLetterConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct DeadLetterConfigBuilder {
             target_arn: Option<Value<String>>,
@@ -3013,7 +3013,7 @@ pub mod function {
                 }
             }
         }
-        /// Builder of [`DurableConfig`](super::DurableConfig).
+        /// Builder of [`DurableConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct DurableConfigBuilder {
             execution_timeout: Option<Value<i64>>,
@@ -3042,7 +3042,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`Environment`](super::Environment).
+        /// Builder of [`Environment`].
         #[derive(Debug, Clone, Default)]
         pub struct EnvironmentBuilder {
             variables: Option<Value<BTreeMap<String, Value<Json>>>>,
@@ -3063,7 +3063,7 @@ pub mod function {
                 }
             }
         }
-        /// Builder of [`EphemeralStorage`](super::EphemeralStorage).
+        /// Builder of [`EphemeralStorage`].
         #[derive(Debug, Clone, Default)]
         pub struct EphemeralStorageBuilder {
             size: Option<Value<i64>>,
@@ -3085,7 +3085,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`FileSystemConfig`](super::FileSystemConfig).
+        /// Builder of [`FileSystemConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct FileSystemConfigBuilder {
             arn: Option<Value<String>>,
@@ -3118,7 +3118,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`FunctionScalingConfig`](super::FunctionScalingConfig).
+        /// Builder of [`FunctionScalingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct FunctionScalingConfigBuilder {
             max_execution_environments: Option<Value<i64>>,
@@ -3143,7 +3143,7 @@ pub mod function {
                 }
             }
         }
-        /// Builder of [`ImageConfig`](super::ImageConfig).
+        /// Builder of [`ImageConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ImageConfigBuilder {
             command: Option<Value<Vec<Value<String>>>>,
@@ -3175,7 +3175,7 @@ pub mod function {
                 }
             }
         }
-        /// Builder of [`LoggingConfig`](super::LoggingConfig).
+        /// Builder of [`LoggingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct LoggingConfigBuilder {
             application_log_level: Option<Value<super::ApplicationLogLevel>>,
@@ -3220,7 +3220,7 @@ pub mod function {
                 }
             }
         }
-        /// Builder of [`RuntimeManagementConfig`](super::RuntimeManagementConfig).
+        /// Builder of [`RuntimeManagementConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct RuntimeManagementConfigBuilder {
             runtime_version_arn: Option<Value<String>>,
@@ -3252,7 +3252,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`SnapStart`](super::SnapStart).
+        /// Builder of [`SnapStart`].
         #[derive(Debug, Clone, Default)]
         pub struct SnapStartBuilder {
             apply_on: Option<Value<super::ApplyOn>>,
@@ -3274,7 +3274,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -3303,7 +3303,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`TenancyConfig`](super::TenancyConfig).
+        /// Builder of [`TenancyConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct TenancyConfigBuilder {
             tenant_isolation_mode: Option<Value<super::TenantIsolationMode>>,
@@ -3328,7 +3328,7 @@ pub mod function {
                 })
             }
         }
-        /// Builder of [`TracingConfig`](super::TracingConfig).
+        /// Builder of [`TracingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct TracingConfigBuilder {
             mode: Option<Value<super::Mode>>,
@@ -3344,7 +3344,7 @@ pub mod function {
                 super::TracingConfig { mode: self.mode }
             }
         }
-        /// Builder of [`VpcConfig`](super::VpcConfig).
+        /// Builder of [`VpcConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct VpcConfigBuilder {
             ipv6_allowed_for_dual_stack: Option<Value<bool>>,
@@ -3736,7 +3736,7 @@ pub mod version {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`FunctionScalingConfig`](super::FunctionScalingConfig).
+        /// Builder of [`FunctionScalingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct FunctionScalingConfigBuilder {
             max_execution_environments: Option<Value<i64>>,
@@ -3761,7 +3761,7 @@ pub mod version {
                 }
             }
         }
-        /// Builder of [`ProvisionedConcurrencyConfiguration`](super::ProvisionedConcurrencyConfiguration).
+        /// Builder of [`ProvisionedConcurrencyConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ProvisionedConcurrencyConfigurationBuilder {
             provisioned_concurrent_executions: Option<Value<i64>>,
@@ -3788,7 +3788,7 @@ pub mod version {
                 })
             }
         }
-        /// Builder of [`RuntimePolicy`](super::RuntimePolicy).
+        /// Builder of [`RuntimePolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct RuntimePolicyBuilder {
             runtime_version_arn: Option<Value<String>>,
@@ -3823,7 +3823,7 @@ pub mod version {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Alias`](super::Alias).
+    /// Builder of [`Alias`].
     #[derive(Debug, Clone, Default)]
     pub struct AliasBuilder {
         description: Option<Value<String>>,
@@ -3895,7 +3895,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`EventSourceMapping`](super::EventSourceMapping).
+    /// Builder of [`EventSourceMapping`].
     #[derive(Debug, Clone, Default)]
     pub struct EventSourceMappingBuilder {
         amazon_managed_kafka_event_source_config:
@@ -4153,7 +4153,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Function`](super::Function).
+    /// Builder of [`Function`].
     #[derive(Debug, Clone, Default)]
     pub struct FunctionBuilder {
         architectures: Option<Value<Vec<Value<super::function::Architecture>>>>,
@@ -4434,7 +4434,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Permission`](super::Permission).
+    /// Builder of [`Permission`].
     #[derive(Debug, Clone, Default)]
     pub struct PermissionBuilder {
         action: Option<Value<String>>,
@@ -4523,7 +4523,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Version`](super::Version).
+    /// Builder of [`Version`].
     #[derive(Debug, Clone, Default)]
     pub struct VersionBuilder {
         code_sha256: Option<Value<String>>,

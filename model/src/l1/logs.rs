@@ -175,7 +175,7 @@ pub mod log_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -515,7 +515,7 @@ pub mod metric_filter {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Dimension`](super::Dimension).
+        /// Builder of [`Dimension`].
         #[derive(Debug, Clone, Default)]
         pub struct DimensionBuilder {
             key: Option<Value<String>>,
@@ -548,7 +548,7 @@ pub mod metric_filter {
                 })
             }
         }
-        /// Builder of [`MetricTransformation`](super::MetricTransformation).
+        /// Builder of [`MetricTransformation`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricTransformationBuilder {
             default_value: Option<Value<f64>>,
@@ -622,7 +622,7 @@ pub mod metric_filter {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`LogGroup`](super::LogGroup).
+    /// Builder of [`LogGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct LogGroupBuilder {
         bearer_token_authentication_enabled: Option<Value<bool>>,
@@ -709,7 +709,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`MetricFilter`](super::MetricFilter).
+    /// Builder of [`MetricFilter`].
     #[derive(Debug, Clone, Default)]
     pub struct MetricFilterBuilder {
         apply_on_transformed_logs: Option<Value<bool>>,

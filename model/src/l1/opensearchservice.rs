@@ -1165,7 +1165,7 @@ pub mod domain {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`S3VectorsEngine`](super::S3VectorsEngine).
+        /// Builder of [`S3VectorsEngine`].
         #[derive(Debug, Clone, Default)]
         pub struct S3VectorsEngineBuilder {
             enabled: Option<Value<bool>>,
@@ -1187,7 +1187,7 @@ pub mod domain {
                 })
             }
         }
-        /// Builder of [`ServerlessVectorAcceleration`](super::ServerlessVectorAcceleration).
+        /// Builder of [`ServerlessVectorAcceleration`].
         #[derive(Debug, Clone, Default)]
         pub struct ServerlessVectorAccelerationBuilder {
             enabled: Option<Value<bool>>,
@@ -1205,7 +1205,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`AimlOptions`](super::AimlOptions).
+        /// Builder of [`AimlOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct AimlOptionsBuilder {
             s3_vectors_engine: Option<Value<super::S3VectorsEngine>>,
@@ -1236,7 +1236,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`IamFederationOptions`](super::IamFederationOptions).
+        /// Builder of [`IamFederationOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct IamFederationOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -1268,7 +1268,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`JwtOptions`](super::JwtOptions).
+        /// Builder of [`JwtOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct JwtOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -1307,7 +1307,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`MasterUserOptions`](super::MasterUserOptions).
+        /// Builder of [`MasterUserOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct MasterUserOptionsBuilder {
             master_user_arn: Option<Value<String>>,
@@ -1339,7 +1339,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`Idp`](super::Idp).
+        /// Builder of [`Idp`].
         #[derive(Debug, Clone, Default)]
         pub struct IdpBuilder {
             entity_id: Option<Value<String>>,
@@ -1372,7 +1372,7 @@ pub mod domain {
                 })
             }
         }
-        /// Builder of [`SamlOptions`](super::SamlOptions).
+        /// Builder of [`SamlOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct SamlOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -1432,7 +1432,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`AdvancedSecurityOptionsInput`](super::AdvancedSecurityOptionsInput).
+        /// Builder of [`AdvancedSecurityOptionsInput`].
         #[derive(Debug, Clone, Default)]
         pub struct AdvancedSecurityOptionsInputBuilder {
             anonymous_auth_disable_date: Option<Value<String>>,
@@ -1505,7 +1505,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`ColdStorageOptions`](super::ColdStorageOptions).
+        /// Builder of [`ColdStorageOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct ColdStorageOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -1523,7 +1523,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`NodeConfig`](super::NodeConfig).
+        /// Builder of [`NodeConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct NodeConfigBuilder {
             count: Option<Value<i64>>,
@@ -1555,7 +1555,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`NodeOption`](super::NodeOption).
+        /// Builder of [`NodeOption`].
         #[derive(Debug, Clone, Default)]
         pub struct NodeOptionBuilder {
             node_config: Option<Value<super::NodeConfig>>,
@@ -1580,7 +1580,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`ZoneAwarenessConfig`](super::ZoneAwarenessConfig).
+        /// Builder of [`ZoneAwarenessConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ZoneAwarenessConfigBuilder {
             availability_zone_count: Option<Value<i64>>,
@@ -1598,7 +1598,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`ClusterConfig`](super::ClusterConfig).
+        /// Builder of [`ClusterConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ClusterConfigBuilder {
             cold_storage_options: Option<Value<super::ColdStorageOptions>>,
@@ -1709,7 +1709,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`CognitoOptions`](super::CognitoOptions).
+        /// Builder of [`CognitoOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct CognitoOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -1748,7 +1748,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`DeploymentStrategyOptions`](super::DeploymentStrategyOptions).
+        /// Builder of [`DeploymentStrategyOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct DeploymentStrategyOptionsBuilder {
             deployment_strategy: Option<Value<super::DeploymentStrategy>>,
@@ -1769,7 +1769,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`DomainEndpointOptions`](super::DomainEndpointOptions).
+        /// Builder of [`DomainEndpointOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct DomainEndpointOptionsBuilder {
             custom_endpoint: Option<Value<String>>,
@@ -1818,7 +1818,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`EbsOptions`](super::EbsOptions).
+        /// Builder of [`EbsOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct EbsOptionsBuilder {
             ebs_enabled: Option<Value<bool>>,
@@ -1864,7 +1864,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`EncryptionAtRestOptions`](super::EncryptionAtRestOptions).
+        /// Builder of [`EncryptionAtRestOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct EncryptionAtRestOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -1889,7 +1889,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`IdentityCenterOptions`](super::IdentityCenterOptions).
+        /// Builder of [`IdentityCenterOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct IdentityCenterOptionsBuilder {
             enabled_api_access: Option<Value<bool>>,
@@ -1948,7 +1948,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`LogPublishingOption`](super::LogPublishingOption).
+        /// Builder of [`LogPublishingOption`].
         #[derive(Debug, Clone, Default)]
         pub struct LogPublishingOptionBuilder {
             cloud_watch_logs_log_group_arn: Option<Value<String>>,
@@ -1976,7 +1976,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`NodeToNodeEncryptionOptions`](super::NodeToNodeEncryptionOptions).
+        /// Builder of [`NodeToNodeEncryptionOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct NodeToNodeEncryptionOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -1994,7 +1994,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`WindowStartTime`](super::WindowStartTime).
+        /// Builder of [`WindowStartTime`].
         #[derive(Debug, Clone, Default)]
         pub struct WindowStartTimeBuilder {
             hours: Option<Value<i64>>,
@@ -2027,7 +2027,7 @@ pub mod domain {
                 })
             }
         }
-        /// Builder of [`OffPeakWindow`](super::OffPeakWindow).
+        /// Builder of [`OffPeakWindow`].
         #[derive(Debug, Clone, Default)]
         pub struct OffPeakWindowBuilder {
             window_start_time: Option<Value<super::WindowStartTime>>,
@@ -2048,7 +2048,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`OffPeakWindowOptions`](super::OffPeakWindowOptions).
+        /// Builder of [`OffPeakWindowOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct OffPeakWindowOptionsBuilder {
             enabled: Option<Value<bool>>,
@@ -2076,7 +2076,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`SnapshotOptions`](super::SnapshotOptions).
+        /// Builder of [`SnapshotOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct SnapshotOptionsBuilder {
             automated_snapshot_start_hour: Option<Value<i64>>,
@@ -2094,7 +2094,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`SoftwareUpdateOptions`](super::SoftwareUpdateOptions).
+        /// Builder of [`SoftwareUpdateOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct SoftwareUpdateOptionsBuilder {
             auto_software_update_enabled: Option<Value<bool>>,
@@ -2112,7 +2112,7 @@ pub mod domain {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -2145,7 +2145,7 @@ pub mod domain {
                 })
             }
         }
-        /// Builder of [`VpcOptions`](super::VpcOptions).
+        /// Builder of [`VpcOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct VpcOptionsBuilder {
             security_group_ids: Option<Value<Vec<Value<String>>>>,
@@ -2179,7 +2179,7 @@ pub mod domain {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Domain`](super::Domain).
+    /// Builder of [`Domain`].
     #[derive(Debug, Clone, Default)]
     pub struct DomainBuilder {
         aiml_options: Option<Value<super::domain::AimlOptions>>,

@@ -447,7 +447,7 @@ pub mod pipeline {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`BufferOptions`](super::BufferOptions).
+        /// Builder of [`BufferOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct BufferOptionsBuilder {
             persistent_buffer_enabled: Option<Value<bool>>,
@@ -471,7 +471,7 @@ pub mod pipeline {
                 })
             }
         }
-        /// Builder of [`EncryptionAtRestOptions`](super::EncryptionAtRestOptions).
+        /// Builder of [`EncryptionAtRestOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct EncryptionAtRestOptionsBuilder {
             kms_key_arn: Option<Value<String>>,
@@ -493,7 +493,7 @@ pub mod pipeline {
                 })
             }
         }
-        /// Builder of [`CloudWatchLogDestination`](super::CloudWatchLogDestination).
+        /// Builder of [`CloudWatchLogDestination`].
         #[derive(Debug, Clone, Default)]
         pub struct CloudWatchLogDestinationBuilder {
             log_group: Option<Value<String>>,
@@ -515,7 +515,7 @@ pub mod pipeline {
                 })
             }
         }
-        /// Builder of [`LogPublishingOptions`](super::LogPublishingOptions).
+        /// Builder of [`LogPublishingOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct LogPublishingOptionsBuilder {
             cloud_watch_log_destination: Option<Value<super::CloudWatchLogDestination>>,
@@ -543,7 +543,7 @@ pub mod pipeline {
                 }
             }
         }
-        /// Builder of [`ResourcePolicy`](super::ResourcePolicy).
+        /// Builder of [`ResourcePolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct ResourcePolicyBuilder {
             policy: Option<Value<Json>>,
@@ -565,7 +565,7 @@ pub mod pipeline {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -598,7 +598,7 @@ pub mod pipeline {
                 })
             }
         }
-        /// Builder of [`VpcAttachmentOptions`](super::VpcAttachmentOptions).
+        /// Builder of [`VpcAttachmentOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct VpcAttachmentOptionsBuilder {
             attach_to_vpc: Option<Value<bool>>,
@@ -631,7 +631,7 @@ pub mod pipeline {
                 })
             }
         }
-        /// Builder of [`VpcOptions`](super::VpcOptions).
+        /// Builder of [`VpcOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct VpcOptionsBuilder {
             security_group_ids: Option<Value<Vec<Value<String>>>>,
@@ -689,7 +689,7 @@ pub mod pipeline {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Pipeline`](super::Pipeline).
+    /// Builder of [`Pipeline`].
     #[derive(Debug, Clone, Default)]
     pub struct PipelineBuilder {
         buffer_options: Option<Value<super::pipeline::BufferOptions>>,

@@ -1280,7 +1280,7 @@ pub mod db_instance {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AdditionalStorageVolume`](super::AdditionalStorageVolume).
+        /// Builder of [`AdditionalStorageVolume`].
         #[derive(Debug, Clone, Default)]
         pub struct AdditionalStorageVolumeBuilder {
             allocated_storage: Option<Value<String>>,
@@ -1333,7 +1333,7 @@ pub mod db_instance {
                 }
             }
         }
-        /// Builder of [`DbInstanceRole`](super::DbInstanceRole).
+        /// Builder of [`DbInstanceRole`].
         #[derive(Debug, Clone, Default)]
         pub struct DbInstanceRoleBuilder {
             feature_name: Option<Value<String>>,
@@ -1366,7 +1366,7 @@ pub mod db_instance {
                 })
             }
         }
-        /// Builder of [`MasterUserSecret`](super::MasterUserSecret).
+        /// Builder of [`MasterUserSecret`].
         #[derive(Debug, Clone, Default)]
         pub struct MasterUserSecretBuilder {
             kms_key_id: Option<Value<String>>,
@@ -1391,7 +1391,7 @@ pub mod db_instance {
                 }
             }
         }
-        /// Builder of [`ProcessorFeature`](super::ProcessorFeature).
+        /// Builder of [`ProcessorFeature`].
         #[derive(Debug, Clone, Default)]
         pub struct ProcessorFeatureBuilder {
             name: Option<Value<super::Name>>,
@@ -1416,7 +1416,7 @@ pub mod db_instance {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1589,7 +1589,7 @@ pub mod db_parameter_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1728,7 +1728,7 @@ pub mod db_subnet_group {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1763,7 +1763,7 @@ pub mod db_subnet_group {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`DbInstance`](super::DbInstance).
+    /// Builder of [`DbInstance`].
     #[derive(Debug, Clone, Default)]
     pub struct DbInstanceBuilder {
         additional_storage_volumes:
@@ -2399,7 +2399,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`DbParameterGroup`](super::DbParameterGroup).
+    /// Builder of [`DbParameterGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct DbParameterGroupBuilder {
         db_parameter_group_name: Option<Value<String>>,
@@ -2456,7 +2456,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`DbSubnetGroup`](super::DbSubnetGroup).
+    /// Builder of [`DbSubnetGroup`].
     #[derive(Debug, Clone, Default)]
     pub struct DbSubnetGroupBuilder {
         db_subnet_group_description: Option<Value<String>>,

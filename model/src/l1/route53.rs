@@ -465,7 +465,7 @@ pub mod health_check {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AlarmIdentifier`](super::AlarmIdentifier).
+        /// Builder of [`AlarmIdentifier`].
         #[derive(Debug, Clone, Default)]
         pub struct AlarmIdentifierBuilder {
             name: Option<Value<String>>,
@@ -498,7 +498,7 @@ pub mod health_check {
                 })
             }
         }
-        /// Builder of [`HealthCheckConfig`](super::HealthCheckConfig).
+        /// Builder of [`HealthCheckConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct HealthCheckConfigBuilder {
             alarm_identifier: Option<Value<super::AlarmIdentifier>>,
@@ -644,7 +644,7 @@ pub mod health_check {
                 })
             }
         }
-        /// Builder of [`HealthCheckTag`](super::HealthCheckTag).
+        /// Builder of [`HealthCheckTag`].
         #[derive(Debug, Clone, Default)]
         pub struct HealthCheckTagBuilder {
             key: Option<Value<String>>,
@@ -933,7 +933,7 @@ pub mod record_set {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AliasTarget`](super::AliasTarget).
+        /// Builder of [`AliasTarget`].
         #[derive(Debug, Clone, Default)]
         pub struct AliasTargetBuilder {
             dns_name: Option<Value<String>>,
@@ -973,7 +973,7 @@ pub mod record_set {
                 })
             }
         }
-        /// Builder of [`CidrRoutingConfig`](super::CidrRoutingConfig).
+        /// Builder of [`CidrRoutingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct CidrRoutingConfigBuilder {
             collection_id: Option<Value<String>>,
@@ -1006,7 +1006,7 @@ pub mod record_set {
                 })
             }
         }
-        /// Builder of [`GeoLocation`](super::GeoLocation).
+        /// Builder of [`GeoLocation`].
         #[derive(Debug, Clone, Default)]
         pub struct GeoLocationBuilder {
             continent_code: Option<Value<String>>,
@@ -1038,7 +1038,7 @@ pub mod record_set {
                 }
             }
         }
-        /// Builder of [`Coordinates`](super::Coordinates).
+        /// Builder of [`Coordinates`].
         #[derive(Debug, Clone, Default)]
         pub struct CoordinatesBuilder {
             latitude: Option<Value<String>>,
@@ -1071,7 +1071,7 @@ pub mod record_set {
                 })
             }
         }
-        /// Builder of [`GeoProximityLocation`](super::GeoProximityLocation).
+        /// Builder of [`GeoProximityLocation`].
         #[derive(Debug, Clone, Default)]
         pub struct GeoProximityLocationBuilder {
             aws_region: Option<Value<String>>,
@@ -1116,7 +1116,7 @@ pub mod record_set {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`HealthCheck`](super::HealthCheck).
+    /// Builder of [`HealthCheck`].
     #[derive(Debug, Clone, Default)]
     pub struct HealthCheckBuilder {
         health_check_config: Option<Value<super::health_check::HealthCheckConfig>>,
@@ -1151,7 +1151,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`RecordSet`](super::RecordSet).
+    /// Builder of [`RecordSet`].
     #[derive(Debug, Clone, Default)]
     pub struct RecordSetBuilder {
         alias_target: Option<Value<super::record_set::AliasTarget>>,

@@ -2821,7 +2821,7 @@ pub mod bucket {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AccelerateConfiguration`](super::AccelerateConfiguration).
+        /// Builder of [`AccelerateConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct AccelerateConfigurationBuilder {
             acceleration_status: Option<Value<super::AccelerationStatus>>,
@@ -2846,7 +2846,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`Destination`](super::Destination).
+        /// Builder of [`Destination`].
         #[derive(Debug, Clone, Default)]
         pub struct DestinationBuilder {
             bucket_account_id: Option<Value<String>>,
@@ -2893,7 +2893,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`DataExport`](super::DataExport).
+        /// Builder of [`DataExport`].
         #[derive(Debug, Clone, Default)]
         pub struct DataExportBuilder {
             destination: Option<Value<super::Destination>>,
@@ -2926,7 +2926,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`StorageClassAnalysis`](super::StorageClassAnalysis).
+        /// Builder of [`StorageClassAnalysis`].
         #[derive(Debug, Clone, Default)]
         pub struct StorageClassAnalysisBuilder {
             data_export: Option<Value<super::DataExport>>,
@@ -2944,7 +2944,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`TagFilter`](super::TagFilter).
+        /// Builder of [`TagFilter`].
         #[derive(Debug, Clone, Default)]
         pub struct TagFilterBuilder {
             key: Option<Value<String>>,
@@ -2977,7 +2977,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`AnalyticsConfiguration`](super::AnalyticsConfiguration).
+        /// Builder of [`AnalyticsConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct AnalyticsConfigurationBuilder {
             id: Option<Value<String>>,
@@ -3030,7 +3030,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`BlockedEncryptionTypes`](super::BlockedEncryptionTypes).
+        /// Builder of [`BlockedEncryptionTypes`].
         #[derive(Debug, Clone, Default)]
         pub struct BlockedEncryptionTypesBuilder {
             encryption_type: Option<Value<Vec<Value<super::BlockedEncryptionTypeListItem>>>>,
@@ -3051,7 +3051,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`ServerSideEncryptionByDefault`](super::ServerSideEncryptionByDefault).
+        /// Builder of [`ServerSideEncryptionByDefault`].
         #[derive(Debug, Clone, Default)]
         pub struct ServerSideEncryptionByDefaultBuilder {
             kms_master_key_id: Option<Value<String>>,
@@ -3080,7 +3080,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`ServerSideEncryptionRule`](super::ServerSideEncryptionRule).
+        /// Builder of [`ServerSideEncryptionRule`].
         #[derive(Debug, Clone, Default)]
         pub struct ServerSideEncryptionRuleBuilder {
             blocked_encryption_types: Option<Value<super::BlockedEncryptionTypes>>,
@@ -3118,7 +3118,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`BucketEncryption`](super::BucketEncryption).
+        /// Builder of [`BucketEncryption`].
         #[derive(Debug, Clone, Default)]
         pub struct BucketEncryptionBuilder {
             server_side_encryption_configuration:
@@ -3146,7 +3146,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`CorsRule`](super::CorsRule).
+        /// Builder of [`CorsRule`].
         #[derive(Debug, Clone, Default)]
         pub struct CorsRuleBuilder {
             allowed_headers: Option<Value<Vec<Value<String>>>>,
@@ -3210,7 +3210,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`CorsConfiguration`](super::CorsConfiguration).
+        /// Builder of [`CorsConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct CorsConfigurationBuilder {
             cors_rules: Option<Value<Vec<Value<super::CorsRule>>>>,
@@ -3235,7 +3235,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`Tiering`](super::Tiering).
+        /// Builder of [`Tiering`].
         #[derive(Debug, Clone, Default)]
         pub struct TieringBuilder {
             access_tier: Option<Value<super::AccessTier>>,
@@ -3268,7 +3268,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`IntelligentTieringConfiguration`](super::IntelligentTieringConfiguration).
+        /// Builder of [`IntelligentTieringConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct IntelligentTieringConfigurationBuilder {
             id: Option<Value<String>>,
@@ -3329,7 +3329,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`InventoryConfiguration`](super::InventoryConfiguration).
+        /// Builder of [`InventoryConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct InventoryConfigurationBuilder {
             destination: Option<Value<super::Destination>>,
@@ -3418,7 +3418,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`AbortIncompleteMultipartUpload`](super::AbortIncompleteMultipartUpload).
+        /// Builder of [`AbortIncompleteMultipartUpload`].
         #[derive(Debug, Clone, Default)]
         pub struct AbortIncompleteMultipartUploadBuilder {
             days_after_initiation: Option<Value<i64>>,
@@ -3440,7 +3440,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`NoncurrentVersionExpiration`](super::NoncurrentVersionExpiration).
+        /// Builder of [`NoncurrentVersionExpiration`].
         #[derive(Debug, Clone, Default)]
         pub struct NoncurrentVersionExpirationBuilder {
             newer_noncurrent_versions: Option<Value<i64>>,
@@ -3469,7 +3469,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`NoncurrentVersionTransition`](super::NoncurrentVersionTransition).
+        /// Builder of [`NoncurrentVersionTransition`].
         #[derive(Debug, Clone, Default)]
         pub struct NoncurrentVersionTransitionBuilder {
             newer_noncurrent_versions: Option<Value<i64>>,
@@ -3509,7 +3509,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`Transition`](super::Transition).
+        /// Builder of [`Transition`].
         #[derive(Debug, Clone, Default)]
         pub struct TransitionBuilder {
             storage_class: Option<Value<super::StorageClass>>,
@@ -3545,7 +3545,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`Rule`](super::Rule).
+        /// Builder of [`Rule`].
         #[derive(Debug, Clone, Default)]
         pub struct RuleBuilder {
             abort_incomplete_multipart_upload: Option<Value<super::AbortIncompleteMultipartUpload>>,
@@ -3695,7 +3695,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`LifecycleConfiguration`](super::LifecycleConfiguration).
+        /// Builder of [`LifecycleConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct LifecycleConfigurationBuilder {
             rules: Option<Value<Vec<Value<super::Rule>>>>,
@@ -3729,7 +3729,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`PartitionedPrefix`](super::PartitionedPrefix).
+        /// Builder of [`PartitionedPrefix`].
         #[derive(Debug, Clone, Default)]
         pub struct PartitionedPrefixBuilder {
             partition_date_source: Option<Value<super::PartitionDateSource>>,
@@ -3750,7 +3750,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`SimplePrefix`](super::SimplePrefix).
+        /// Builder of [`SimplePrefix`].
         #[derive(Debug, Clone, Default)]
         pub struct SimplePrefixBuilder {}
         impl SimplePrefixBuilder {
@@ -3759,7 +3759,7 @@ pub mod bucket {
                 super::SimplePrefix {}
             }
         }
-        /// Builder of [`TargetObjectKeyFormat`](super::TargetObjectKeyFormat).
+        /// Builder of [`TargetObjectKeyFormat`].
         #[derive(Debug, Clone, Default)]
         pub struct TargetObjectKeyFormatBuilder {
             partitioned_prefix: Option<Value<super::PartitionedPrefix>>,
@@ -3787,7 +3787,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`LoggingConfiguration`](super::LoggingConfiguration).
+        /// Builder of [`LoggingConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct LoggingConfigurationBuilder {
             destination_bucket_name: Option<Value<String>>,
@@ -3822,7 +3822,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`MetadataDestination`](super::MetadataDestination).
+        /// Builder of [`MetadataDestination`].
         #[derive(Debug, Clone, Default)]
         pub struct MetadataDestinationBuilder {
             table_bucket_arn: Option<Value<String>>,
@@ -3861,7 +3861,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`MetadataTableEncryptionConfiguration`](super::MetadataTableEncryptionConfiguration).
+        /// Builder of [`MetadataTableEncryptionConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct MetadataTableEncryptionConfigurationBuilder {
             kms_key_arn: Option<Value<String>>,
@@ -3893,7 +3893,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`InventoryTableConfiguration`](super::InventoryTableConfiguration).
+        /// Builder of [`InventoryTableConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct InventoryTableConfigurationBuilder {
             configuration_state: Option<Value<super::ConfigurationState>>,
@@ -3942,7 +3942,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`RecordExpiration`](super::RecordExpiration).
+        /// Builder of [`RecordExpiration`].
         #[derive(Debug, Clone, Default)]
         pub struct RecordExpirationBuilder {
             days: Option<Value<i64>>,
@@ -3971,7 +3971,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`JournalTableConfiguration`](super::JournalTableConfiguration).
+        /// Builder of [`JournalTableConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct JournalTableConfigurationBuilder {
             encryption_configuration: Option<Value<super::MetadataTableEncryptionConfiguration>>,
@@ -4020,7 +4020,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`MetadataConfiguration`](super::MetadataConfiguration).
+        /// Builder of [`MetadataConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct MetadataConfigurationBuilder {
             destination: Option<Value<super::MetadataDestination>>,
@@ -4067,7 +4067,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`S3TablesDestination`](super::S3TablesDestination).
+        /// Builder of [`S3TablesDestination`].
         #[derive(Debug, Clone, Default)]
         pub struct S3TablesDestinationBuilder {
             table_arn: Option<Value<String>>,
@@ -4114,7 +4114,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`MetadataTableConfiguration`](super::MetadataTableConfiguration).
+        /// Builder of [`MetadataTableConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct MetadataTableConfigurationBuilder {
             s3_tables_destination: Option<Value<super::S3TablesDestination>>,
@@ -4139,7 +4139,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`MetricsConfiguration`](super::MetricsConfiguration).
+        /// Builder of [`MetricsConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricsConfigurationBuilder {
             access_point_arn: Option<Value<String>>,
@@ -4185,7 +4185,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`EventBridgeConfiguration`](super::EventBridgeConfiguration).
+        /// Builder of [`EventBridgeConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EventBridgeConfigurationBuilder {
             event_bridge_enabled: Option<Value<bool>>,
@@ -4207,7 +4207,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`FilterRule`](super::FilterRule).
+        /// Builder of [`FilterRule`].
         #[derive(Debug, Clone, Default)]
         pub struct FilterRuleBuilder {
             name: Option<Value<String>>,
@@ -4240,7 +4240,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`S3KeyFilter`](super::S3KeyFilter).
+        /// Builder of [`S3KeyFilter`].
         #[derive(Debug, Clone, Default)]
         pub struct S3KeyFilterBuilder {
             rules: Option<Value<Vec<Value<super::FilterRule>>>>,
@@ -4262,7 +4262,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`NotificationFilter`](super::NotificationFilter).
+        /// Builder of [`NotificationFilter`].
         #[derive(Debug, Clone, Default)]
         pub struct NotificationFilterBuilder {
             s3_key: Option<Value<super::S3KeyFilter>>,
@@ -4284,7 +4284,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`LambdaConfiguration`](super::LambdaConfiguration).
+        /// Builder of [`LambdaConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct LambdaConfigurationBuilder {
             event: Option<Value<String>>,
@@ -4324,7 +4324,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`QueueConfiguration`](super::QueueConfiguration).
+        /// Builder of [`QueueConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct QueueConfigurationBuilder {
             event: Option<Value<String>>,
@@ -4364,7 +4364,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`TopicConfiguration`](super::TopicConfiguration).
+        /// Builder of [`TopicConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct TopicConfigurationBuilder {
             event: Option<Value<String>>,
@@ -4404,7 +4404,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`NotificationConfiguration`](super::NotificationConfiguration).
+        /// Builder of [`NotificationConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct NotificationConfigurationBuilder {
             event_bridge_configuration: Option<Value<super::EventBridgeConfiguration>>,
@@ -4455,7 +4455,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`DefaultRetention`](super::DefaultRetention).
+        /// Builder of [`DefaultRetention`].
         #[derive(Debug, Clone, Default)]
         pub struct DefaultRetentionBuilder {
             days: Option<Value<i64>>,
@@ -4487,7 +4487,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`ObjectLockRule`](super::ObjectLockRule).
+        /// Builder of [`ObjectLockRule`].
         #[derive(Debug, Clone, Default)]
         pub struct ObjectLockRuleBuilder {
             default_retention: Option<Value<super::DefaultRetention>>,
@@ -4508,7 +4508,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`ObjectLockConfiguration`](super::ObjectLockConfiguration).
+        /// Builder of [`ObjectLockConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ObjectLockConfigurationBuilder {
             object_lock_enabled: Option<Value<super::ObjectLockEnabled>>,
@@ -4536,7 +4536,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`OwnershipControlsRule`](super::OwnershipControlsRule).
+        /// Builder of [`OwnershipControlsRule`].
         #[derive(Debug, Clone, Default)]
         pub struct OwnershipControlsRuleBuilder {
             object_ownership: Option<Value<super::ObjectOwnership>>,
@@ -4557,7 +4557,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`OwnershipControls`](super::OwnershipControls).
+        /// Builder of [`OwnershipControls`].
         #[derive(Debug, Clone, Default)]
         pub struct OwnershipControlsBuilder {
             rules: Option<Value<Vec<Value<super::OwnershipControlsRule>>>>,
@@ -4582,7 +4582,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`PublicAccessBlockConfiguration`](super::PublicAccessBlockConfiguration).
+        /// Builder of [`PublicAccessBlockConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct PublicAccessBlockConfigurationBuilder {
             block_public_acls: Option<Value<bool>>,
@@ -4621,7 +4621,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`DeleteMarkerReplication`](super::DeleteMarkerReplication).
+        /// Builder of [`DeleteMarkerReplication`].
         #[derive(Debug, Clone, Default)]
         pub struct DeleteMarkerReplicationBuilder {
             status: Option<Value<super::Status>>,
@@ -4639,7 +4639,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`AccessControlTranslation`](super::AccessControlTranslation).
+        /// Builder of [`AccessControlTranslation`].
         #[derive(Debug, Clone, Default)]
         pub struct AccessControlTranslationBuilder {
             owner: Option<Value<super::Owner>>,
@@ -4661,7 +4661,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`EncryptionConfiguration`](super::EncryptionConfiguration).
+        /// Builder of [`EncryptionConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EncryptionConfigurationBuilder {
             replica_kms_key_id: Option<Value<String>>,
@@ -4683,7 +4683,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`ReplicationTimeValue`](super::ReplicationTimeValue).
+        /// Builder of [`ReplicationTimeValue`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicationTimeValueBuilder {
             minutes: Option<Value<i64>>,
@@ -4705,7 +4705,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`Metrics`](super::Metrics).
+        /// Builder of [`Metrics`].
         #[derive(Debug, Clone, Default)]
         pub struct MetricsBuilder {
             event_threshold: Option<Value<super::ReplicationTimeValue>>,
@@ -4737,7 +4737,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`ReplicationTime`](super::ReplicationTime).
+        /// Builder of [`ReplicationTime`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicationTimeBuilder {
             status: Option<Value<super::Status>>,
@@ -4770,7 +4770,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`ReplicationDestination`](super::ReplicationDestination).
+        /// Builder of [`ReplicationDestination`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicationDestinationBuilder {
             access_control_translation: Option<Value<super::AccessControlTranslation>>,
@@ -4846,7 +4846,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`ReplicationRuleAndOperator`](super::ReplicationRuleAndOperator).
+        /// Builder of [`ReplicationRuleAndOperator`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicationRuleAndOperatorBuilder {
             prefix: Option<Value<String>>,
@@ -4874,7 +4874,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`ReplicationRuleFilter`](super::ReplicationRuleFilter).
+        /// Builder of [`ReplicationRuleFilter`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicationRuleFilterBuilder {
             and: Option<Value<super::ReplicationRuleAndOperator>>,
@@ -4909,7 +4909,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`ReplicaModifications`](super::ReplicaModifications).
+        /// Builder of [`ReplicaModifications`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicaModificationsBuilder {
             status: Option<Value<super::ReplicaModificationsStatus>>,
@@ -4934,7 +4934,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`SseKmsEncryptedObjects`](super::SseKmsEncryptedObjects).
+        /// Builder of [`SseKmsEncryptedObjects`].
         #[derive(Debug, Clone, Default)]
         pub struct SseKmsEncryptedObjectsBuilder {
             status: Option<Value<super::Status>>,
@@ -4956,7 +4956,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`SourceSelectionCriteria`](super::SourceSelectionCriteria).
+        /// Builder of [`SourceSelectionCriteria`].
         #[derive(Debug, Clone, Default)]
         pub struct SourceSelectionCriteriaBuilder {
             replica_modifications: Option<Value<super::ReplicaModifications>>,
@@ -4987,7 +4987,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`ReplicationRule`](super::ReplicationRule).
+        /// Builder of [`ReplicationRule`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicationRuleBuilder {
             delete_marker_replication: Option<Value<super::DeleteMarkerReplication>>,
@@ -5071,7 +5071,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`ReplicationConfiguration`](super::ReplicationConfiguration).
+        /// Builder of [`ReplicationConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicationConfigurationBuilder {
             role: Option<Value<String>>,
@@ -5107,7 +5107,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -5140,7 +5140,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`VersioningConfiguration`](super::VersioningConfiguration).
+        /// Builder of [`VersioningConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct VersioningConfigurationBuilder {
             status: Option<Value<super::VersioningConfigurationStatus>>,
@@ -5165,7 +5165,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`RedirectAllRequestsTo`](super::RedirectAllRequestsTo).
+        /// Builder of [`RedirectAllRequestsTo`].
         #[derive(Debug, Clone, Default)]
         pub struct RedirectAllRequestsToBuilder {
             host_name: Option<Value<String>>,
@@ -5194,7 +5194,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`RedirectRule`](super::RedirectRule).
+        /// Builder of [`RedirectRule`].
         #[derive(Debug, Clone, Default)]
         pub struct RedirectRuleBuilder {
             host_name: Option<Value<String>>,
@@ -5240,7 +5240,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`RoutingRuleCondition`](super::RoutingRuleCondition).
+        /// Builder of [`RoutingRuleCondition`].
         #[derive(Debug, Clone, Default)]
         pub struct RoutingRuleConditionBuilder {
             http_error_code_returned_equals: Option<Value<String>>,
@@ -5268,7 +5268,7 @@ pub mod bucket {
                 }
             }
         }
-        /// Builder of [`RoutingRule`](super::RoutingRule).
+        /// Builder of [`RoutingRule`].
         #[derive(Debug, Clone, Default)]
         pub struct RoutingRuleBuilder {
             redirect_rule: Option<Value<super::RedirectRule>>,
@@ -5300,7 +5300,7 @@ pub mod bucket {
                 })
             }
         }
-        /// Builder of [`WebsiteConfiguration`](super::WebsiteConfiguration).
+        /// Builder of [`WebsiteConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct WebsiteConfigurationBuilder {
             error_document: Option<Value<String>>,
@@ -5401,7 +5401,7 @@ pub mod bucket_policy {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Bucket`](super::Bucket).
+    /// Builder of [`Bucket`].
     #[derive(Debug, Clone, Default)]
     pub struct BucketBuilder {
         abac_status: Option<Value<super::bucket::AbacStatus>>,
@@ -5649,7 +5649,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`BucketPolicy`](super::BucketPolicy).
+    /// Builder of [`BucketPolicy`].
     #[derive(Debug, Clone, Default)]
     pub struct BucketPolicyBuilder {
         bucket: Option<Value<String>>,

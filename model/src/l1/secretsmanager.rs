@@ -221,7 +221,7 @@ pub mod rotation_schedule {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ExternalSecretRotationMetadataItem`](super::ExternalSecretRotationMetadataItem).
+        /// Builder of [`ExternalSecretRotationMetadataItem`].
         #[derive(Debug, Clone, Default)]
         pub struct ExternalSecretRotationMetadataItemBuilder {
             key: Option<Value<String>>,
@@ -246,7 +246,7 @@ pub mod rotation_schedule {
         })
             }
         }
-        /// Builder of [`HostedRotationLambda`](super::HostedRotationLambda).
+        /// Builder of [`HostedRotationLambda`].
         #[derive(Debug, Clone, Default)]
         pub struct HostedRotationLambdaBuilder {
             exclude_characters: Option<Value<String>>,
@@ -338,7 +338,7 @@ pub mod rotation_schedule {
                 })
             }
         }
-        /// Builder of [`RotationRules`](super::RotationRules).
+        /// Builder of [`RotationRules`].
         #[derive(Debug, Clone, Default)]
         pub struct RotationRulesBuilder {
             automatically_after_days: Option<Value<i64>>,
@@ -616,7 +616,7 @@ pub mod secret {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`GenerateSecretString`](super::GenerateSecretString).
+        /// Builder of [`GenerateSecretString`].
         #[derive(Debug, Clone, Default)]
         pub struct GenerateSecretStringBuilder {
             exclude_characters: Option<Value<String>>,
@@ -697,7 +697,7 @@ pub mod secret {
                 }
             }
         }
-        /// Builder of [`ReplicaRegion`](super::ReplicaRegion).
+        /// Builder of [`ReplicaRegion`].
         #[derive(Debug, Clone, Default)]
         pub struct ReplicaRegionBuilder {
             kms_key_id: Option<Value<String>>,
@@ -726,7 +726,7 @@ pub mod secret {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -765,7 +765,7 @@ pub mod secret {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`RotationSchedule`](super::RotationSchedule).
+    /// Builder of [`RotationSchedule`].
     #[derive(Debug, Clone, Default)]
     pub struct RotationScheduleBuilder {
         external_secret_rotation_metadata:
@@ -844,7 +844,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Secret`](super::Secret).
+    /// Builder of [`Secret`].
     #[derive(Debug, Clone, Default)]
     pub struct SecretBuilder {
         description: Option<Value<String>>,

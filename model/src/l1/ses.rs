@@ -501,7 +501,7 @@ pub mod configuration_set {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ArchivingOptions`](super::ArchivingOptions).
+        /// Builder of [`ArchivingOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct ArchivingOptionsBuilder {
             archive_arn: Option<Value<String>>,
@@ -519,7 +519,7 @@ pub mod configuration_set {
                 }
             }
         }
-        /// Builder of [`DeliveryOptions`](super::DeliveryOptions).
+        /// Builder of [`DeliveryOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct DeliveryOptionsBuilder {
             max_delivery_seconds: Option<Value<f64>>,
@@ -551,7 +551,7 @@ pub mod configuration_set {
                 }
             }
         }
-        /// Builder of [`ReputationOptions`](super::ReputationOptions).
+        /// Builder of [`ReputationOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct ReputationOptionsBuilder {
             reputation_metrics_enabled: Option<Value<bool>>,
@@ -569,7 +569,7 @@ pub mod configuration_set {
                 }
             }
         }
-        /// Builder of [`SendingOptions`](super::SendingOptions).
+        /// Builder of [`SendingOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct SendingOptionsBuilder {
             sending_enabled: Option<Value<bool>>,
@@ -587,7 +587,7 @@ pub mod configuration_set {
                 }
             }
         }
-        /// Builder of [`OverallConfidenceThreshold`](super::OverallConfidenceThreshold).
+        /// Builder of [`OverallConfidenceThreshold`].
         #[derive(Debug, Clone, Default)]
         pub struct OverallConfidenceThresholdBuilder {
             confidence_verdict_threshold: Option<Value<String>>,
@@ -611,7 +611,7 @@ pub mod configuration_set {
                 })
             }
         }
-        /// Builder of [`ConditionThreshold`](super::ConditionThreshold).
+        /// Builder of [`ConditionThreshold`].
         #[derive(Debug, Clone, Default)]
         pub struct ConditionThresholdBuilder {
             condition_threshold_enabled: Option<Value<String>>,
@@ -645,7 +645,7 @@ pub mod configuration_set {
                 })
             }
         }
-        /// Builder of [`ValidationOptions`](super::ValidationOptions).
+        /// Builder of [`ValidationOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct ValidationOptionsBuilder {
             condition_threshold: Option<Value<super::ConditionThreshold>>,
@@ -670,7 +670,7 @@ pub mod configuration_set {
                 })
             }
         }
-        /// Builder of [`SuppressionOptions`](super::SuppressionOptions).
+        /// Builder of [`SuppressionOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct SuppressionOptionsBuilder {
             suppressed_reasons: Option<Value<Vec<Value<String>>>>,
@@ -701,7 +701,7 @@ pub mod configuration_set {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -734,7 +734,7 @@ pub mod configuration_set {
                 })
             }
         }
-        /// Builder of [`TrackingOptions`](super::TrackingOptions).
+        /// Builder of [`TrackingOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct TrackingOptionsBuilder {
             custom_redirect_domain: Option<Value<String>>,
@@ -759,7 +759,7 @@ pub mod configuration_set {
                 }
             }
         }
-        /// Builder of [`DashboardOptions`](super::DashboardOptions).
+        /// Builder of [`DashboardOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct DashboardOptionsBuilder {
             engagement_metrics: Option<Value<String>>,
@@ -781,7 +781,7 @@ pub mod configuration_set {
                 })
             }
         }
-        /// Builder of [`GuardianOptions`](super::GuardianOptions).
+        /// Builder of [`GuardianOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct GuardianOptionsBuilder {
             optimized_shared_delivery: Option<Value<String>>,
@@ -805,7 +805,7 @@ pub mod configuration_set {
                 })
             }
         }
-        /// Builder of [`VdmOptions`](super::VdmOptions).
+        /// Builder of [`VdmOptions`].
         #[derive(Debug, Clone, Default)]
         pub struct VdmOptionsBuilder {
             dashboard_options: Option<Value<super::DashboardOptions>>,
@@ -1161,7 +1161,7 @@ pub mod email_identity {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ConfigurationSetAttributes`](super::ConfigurationSetAttributes).
+        /// Builder of [`ConfigurationSetAttributes`].
         #[derive(Debug, Clone, Default)]
         pub struct ConfigurationSetAttributesBuilder {
             configuration_set_name: Option<Value<String>>,
@@ -1179,7 +1179,7 @@ pub mod email_identity {
                 }
             }
         }
-        /// Builder of [`DkimAttributes`](super::DkimAttributes).
+        /// Builder of [`DkimAttributes`].
         #[derive(Debug, Clone, Default)]
         pub struct DkimAttributesBuilder {
             signing_enabled: Option<Value<bool>>,
@@ -1197,7 +1197,7 @@ pub mod email_identity {
                 }
             }
         }
-        /// Builder of [`DkimSigningAttributes`](super::DkimSigningAttributes).
+        /// Builder of [`DkimSigningAttributes`].
         #[derive(Debug, Clone, Default)]
         pub struct DkimSigningAttributesBuilder {
             domain_signing_private_key: Option<Value<String>>,
@@ -1229,7 +1229,7 @@ pub mod email_identity {
                 }
             }
         }
-        /// Builder of [`FeedbackAttributes`](super::FeedbackAttributes).
+        /// Builder of [`FeedbackAttributes`].
         #[derive(Debug, Clone, Default)]
         pub struct FeedbackAttributesBuilder {
             email_forwarding_enabled: Option<Value<bool>>,
@@ -1247,7 +1247,7 @@ pub mod email_identity {
                 }
             }
         }
-        /// Builder of [`MailFromAttributes`](super::MailFromAttributes).
+        /// Builder of [`MailFromAttributes`].
         #[derive(Debug, Clone, Default)]
         pub struct MailFromAttributesBuilder {
             behavior_on_mx_failure: Option<Value<String>>,
@@ -1272,7 +1272,7 @@ pub mod email_identity {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -1311,7 +1311,7 @@ pub mod email_identity {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`ConfigurationSet`](super::ConfigurationSet).
+    /// Builder of [`ConfigurationSet`].
     #[derive(Debug, Clone, Default)]
     pub struct ConfigurationSetBuilder {
         archiving_options: Option<Value<super::configuration_set::ArchivingOptions>>,
@@ -1409,7 +1409,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`EmailIdentity`](super::EmailIdentity).
+    /// Builder of [`EmailIdentity`].
     #[derive(Debug, Clone, Default)]
     pub struct EmailIdentityBuilder {
         configuration_set_attributes:

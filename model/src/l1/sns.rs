@@ -383,7 +383,7 @@ pub mod topic {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`LoggingConfig`](super::LoggingConfig).
+        /// Builder of [`LoggingConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct LoggingConfigBuilder {
             failure_feedback_role_arn: Option<Value<String>>,
@@ -426,7 +426,7 @@ pub mod topic {
                 })
             }
         }
-        /// Builder of [`Subscription`](super::Subscription).
+        /// Builder of [`Subscription`].
         #[derive(Debug, Clone, Default)]
         pub struct SubscriptionBuilder {
             endpoint: Option<Value<String>>,
@@ -459,7 +459,7 @@ pub mod topic {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -555,7 +555,7 @@ pub mod topic_policy {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Subscription`](super::Subscription).
+    /// Builder of [`Subscription`].
     #[derive(Debug, Clone, Default)]
     pub struct SubscriptionBuilder {
         delivery_policy: Option<Value<Json>>,
@@ -651,7 +651,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Topic`](super::Topic).
+    /// Builder of [`Topic`].
     #[derive(Debug, Clone, Default)]
     pub struct TopicBuilder {
         archive_policy: Option<Value<Json>>,
@@ -759,7 +759,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`TopicPolicy`](super::TopicPolicy).
+    /// Builder of [`TopicPolicy`].
     #[derive(Debug, Clone, Default)]
     pub struct TopicPolicyBuilder {
         policy_document: Option<Value<Json>>,

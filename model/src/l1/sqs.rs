@@ -308,7 +308,7 @@ pub mod queue {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`RedrivePolicy`](super::RedrivePolicy).
+        /// Builder of [`RedrivePolicy`].
         #[derive(Debug, Clone, Default)]
         pub struct RedrivePolicyBuilder {
             dead_letter_target_arn: Option<Value<String>>,
@@ -333,7 +333,7 @@ pub mod queue {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -429,7 +429,7 @@ pub mod queue_policy {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Queue`](super::Queue).
+    /// Builder of [`Queue`].
     #[derive(Debug, Clone, Default)]
     pub struct QueueBuilder {
         content_based_deduplication: Option<Value<bool>>,
@@ -555,7 +555,7 @@ pub mod builders {
             }
         }
     }
-    /// Builder of [`QueuePolicy`](super::QueuePolicy).
+    /// Builder of [`QueuePolicy`].
     #[derive(Debug, Clone, Default)]
     pub struct QueuePolicyBuilder {
         policy_document: Option<Value<Json>>,

@@ -351,7 +351,7 @@ pub mod document {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`AttachmentsSource`](super::AttachmentsSource).
+        /// Builder of [`AttachmentsSource`].
         #[derive(Debug, Clone, Default)]
         pub struct AttachmentsSourceBuilder {
             key: Option<Value<super::Key>>,
@@ -383,7 +383,7 @@ pub mod document {
                 }
             }
         }
-        /// Builder of [`DocumentRequires`](super::DocumentRequires).
+        /// Builder of [`DocumentRequires`].
         #[derive(Debug, Clone, Default)]
         pub struct DocumentRequiresBuilder {
             name: Option<Value<String>>,
@@ -408,7 +408,7 @@ pub mod document {
                 }
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -643,7 +643,7 @@ pub mod parameter {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`Document`](super::Document).
+    /// Builder of [`Document`].
     #[derive(Debug, Clone, Default)]
     pub struct DocumentBuilder {
         attachments: Option<Value<Vec<Value<super::document::AttachmentsSource>>>>,
@@ -743,7 +743,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`Parameter`](super::Parameter).
+    /// Builder of [`Parameter`].
     #[derive(Debug, Clone, Default)]
     pub struct ParameterBuilder {
         allowed_pattern: Option<Value<String>>,

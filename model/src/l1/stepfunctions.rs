@@ -499,7 +499,7 @@ pub mod state_machine {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`S3Location`](super::S3Location).
+        /// Builder of [`S3Location`].
         #[derive(Debug, Clone, Default)]
         pub struct S3LocationBuilder {
             bucket: Option<Value<String>>,
@@ -539,7 +539,7 @@ pub mod state_machine {
                 })
             }
         }
-        /// Builder of [`EncryptionConfiguration`](super::EncryptionConfiguration).
+        /// Builder of [`EncryptionConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct EncryptionConfigurationBuilder {
             kms_data_key_reuse_period_seconds: Option<Value<i64>>,
@@ -578,7 +578,7 @@ pub mod state_machine {
                 })
             }
         }
-        /// Builder of [`CloudWatchLogsLogGroup`](super::CloudWatchLogsLogGroup).
+        /// Builder of [`CloudWatchLogsLogGroup`].
         #[derive(Debug, Clone, Default)]
         pub struct CloudWatchLogsLogGroupBuilder {
             log_group_arn: Option<Value<String>>,
@@ -596,7 +596,7 @@ pub mod state_machine {
                 }
             }
         }
-        /// Builder of [`LogDestination`](super::LogDestination).
+        /// Builder of [`LogDestination`].
         #[derive(Debug, Clone, Default)]
         pub struct LogDestinationBuilder {
             cloud_watch_logs_log_group: Option<Value<super::CloudWatchLogsLogGroup>>,
@@ -617,7 +617,7 @@ pub mod state_machine {
                 }
             }
         }
-        /// Builder of [`LoggingConfiguration`](super::LoggingConfiguration).
+        /// Builder of [`LoggingConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct LoggingConfigurationBuilder {
             destinations: Option<Value<Vec<Value<super::LogDestination>>>>,
@@ -652,7 +652,7 @@ pub mod state_machine {
                 }
             }
         }
-        /// Builder of [`TagsEntry`](super::TagsEntry).
+        /// Builder of [`TagsEntry`].
         #[derive(Debug, Clone, Default)]
         pub struct TagsEntryBuilder {
             key: Option<Value<String>>,
@@ -685,7 +685,7 @@ pub mod state_machine {
                 })
             }
         }
-        /// Builder of [`TracingConfiguration`](super::TracingConfiguration).
+        /// Builder of [`TracingConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct TracingConfigurationBuilder {
             enabled: Option<Value<bool>>,
@@ -709,7 +709,7 @@ pub mod state_machine {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`StateMachine`](super::StateMachine).
+    /// Builder of [`StateMachine`].
     #[derive(Debug, Clone, Default)]
     pub struct StateMachineBuilder {
         definition: Option<Value<Json>>,

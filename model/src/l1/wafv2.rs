@@ -299,7 +299,7 @@ pub mod logging_configuration {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ActionCondition`](super::ActionCondition).
+        /// Builder of [`ActionCondition`].
         #[derive(Debug, Clone, Default)]
         pub struct ActionConditionBuilder {
             action: Option<Value<super::Action>>,
@@ -321,7 +321,7 @@ pub mod logging_configuration {
                 })
             }
         }
-        /// Builder of [`LabelNameCondition`](super::LabelNameCondition).
+        /// Builder of [`LabelNameCondition`].
         #[derive(Debug, Clone, Default)]
         pub struct LabelNameConditionBuilder {
             label_name: Option<Value<String>>,
@@ -343,7 +343,7 @@ pub mod logging_configuration {
                 })
             }
         }
-        /// Builder of [`Condition`](super::Condition).
+        /// Builder of [`Condition`].
         #[derive(Debug, Clone, Default)]
         pub struct ConditionBuilder {
             action_condition: Option<Value<super::ActionCondition>>,
@@ -374,7 +374,7 @@ pub mod logging_configuration {
                 }
             }
         }
-        /// Builder of [`Filter`](super::Filter).
+        /// Builder of [`Filter`].
         #[derive(Debug, Clone, Default)]
         pub struct FilterBuilder {
             behavior: Option<Value<super::Behavior>>,
@@ -421,7 +421,7 @@ pub mod logging_configuration {
                 })
             }
         }
-        /// Builder of [`LoggingFilter`](super::LoggingFilter).
+        /// Builder of [`LoggingFilter`].
         #[derive(Debug, Clone, Default)]
         pub struct LoggingFilterBuilder {
             default_behavior: Option<Value<super::DefaultBehavior>>,
@@ -457,7 +457,7 @@ pub mod logging_configuration {
                 })
             }
         }
-        /// Builder of [`SingleHeader`](super::SingleHeader).
+        /// Builder of [`SingleHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct SingleHeaderBuilder {
             name: Option<Value<String>>,
@@ -479,7 +479,7 @@ pub mod logging_configuration {
                 })
             }
         }
-        /// Builder of [`FieldToMatch`](super::FieldToMatch).
+        /// Builder of [`FieldToMatch`].
         #[derive(Debug, Clone, Default)]
         pub struct FieldToMatchBuilder {
             method: Option<Value<Json>>,
@@ -4751,7 +4751,7 @@ pub mod web_acl {
     /// Builders of the property types.
     pub mod builders {
         use super::*;
-        /// Builder of [`ApplicationAttribute`](super::ApplicationAttribute).
+        /// Builder of [`ApplicationAttribute`].
         #[derive(Debug, Clone, Default)]
         pub struct ApplicationAttributeBuilder {
             name: Option<Value<String>>,
@@ -4784,7 +4784,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ApplicationConfig`](super::ApplicationConfig).
+        /// Builder of [`ApplicationConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ApplicationConfigBuilder {
             attributes: Option<Value<Vec<Value<super::ApplicationAttribute>>>>,
@@ -4809,7 +4809,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RequestBodyAssociatedResourceTypeConfig`](super::RequestBodyAssociatedResourceTypeConfig).
+        /// Builder of [`RequestBodyAssociatedResourceTypeConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct RequestBodyAssociatedResourceTypeConfigBuilder {
             default_size_inspection_limit: Option<Value<super::SizeInspectionLimit>>,
@@ -4838,7 +4838,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`AssociationConfig`](super::AssociationConfig).
+        /// Builder of [`AssociationConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct AssociationConfigBuilder {
             request_body: Option<
@@ -4863,7 +4863,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`ImmunityTimeProperty`](super::ImmunityTimeProperty).
+        /// Builder of [`ImmunityTimeProperty`].
         #[derive(Debug, Clone, Default)]
         pub struct ImmunityTimePropertyBuilder {
             immunity_time: Option<Value<i64>>,
@@ -4885,7 +4885,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`CaptchaConfig`](super::CaptchaConfig).
+        /// Builder of [`CaptchaConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct CaptchaConfigBuilder {
             immunity_time_property: Option<Value<super::ImmunityTimeProperty>>,
@@ -4906,7 +4906,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`ChallengeConfig`](super::ChallengeConfig).
+        /// Builder of [`ChallengeConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ChallengeConfigBuilder {
             immunity_time_property: Option<Value<super::ImmunityTimeProperty>>,
@@ -4927,7 +4927,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`CustomResponseBody`](super::CustomResponseBody).
+        /// Builder of [`CustomResponseBody`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomResponseBodyBuilder {
             content: Option<Value<String>>,
@@ -4963,7 +4963,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`FieldToProtect`](super::FieldToProtect).
+        /// Builder of [`FieldToProtect`].
         #[derive(Debug, Clone, Default)]
         pub struct FieldToProtectBuilder {
             field_keys: Option<Value<Vec<Value<String>>>>,
@@ -4992,7 +4992,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`DataProtect`](super::DataProtect).
+        /// Builder of [`DataProtect`].
         #[derive(Debug, Clone, Default)]
         pub struct DataProtectBuilder {
             action: Option<Value<super::DataProtectionAction>>,
@@ -5039,7 +5039,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`DataProtectionConfig`](super::DataProtectionConfig).
+        /// Builder of [`DataProtectionConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct DataProtectionConfigBuilder {
             data_protections: Option<Value<Vec<Value<super::DataProtect>>>>,
@@ -5064,7 +5064,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`CustomHttpHeader`](super::CustomHttpHeader).
+        /// Builder of [`CustomHttpHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomHttpHeaderBuilder {
             name: Option<Value<String>>,
@@ -5097,7 +5097,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`CustomRequestHandling`](super::CustomRequestHandling).
+        /// Builder of [`CustomRequestHandling`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomRequestHandlingBuilder {
             insert_headers: Option<Value<Vec<Value<super::CustomHttpHeader>>>>,
@@ -5122,7 +5122,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`AllowAction`](super::AllowAction).
+        /// Builder of [`AllowAction`].
         #[derive(Debug, Clone, Default)]
         pub struct AllowActionBuilder {
             custom_request_handling: Option<Value<super::CustomRequestHandling>>,
@@ -5143,7 +5143,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`CustomResponse`](super::CustomResponse).
+        /// Builder of [`CustomResponse`].
         #[derive(Debug, Clone, Default)]
         pub struct CustomResponseBuilder {
             custom_response_body_key: Option<Value<String>>,
@@ -5182,7 +5182,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`BlockAction`](super::BlockAction).
+        /// Builder of [`BlockAction`].
         #[derive(Debug, Clone, Default)]
         pub struct BlockActionBuilder {
             custom_response: Option<Value<super::CustomResponse>>,
@@ -5203,7 +5203,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`DefaultAction`](super::DefaultAction).
+        /// Builder of [`DefaultAction`].
         #[derive(Debug, Clone, Default)]
         pub struct DefaultActionBuilder {
             allow: Option<Value<super::AllowAction>>,
@@ -5228,7 +5228,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`OnSourceDDoSProtectionConfig`](super::OnSourceDDoSProtectionConfig).
+        /// Builder of [`OnSourceDDoSProtectionConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct OnSourceDDoSProtectionConfigBuilder {
             alb_low_reputation_mode: Option<Value<super::AlbLowReputationMode>>,
@@ -5253,7 +5253,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`CaptchaAction`](super::CaptchaAction).
+        /// Builder of [`CaptchaAction`].
         #[derive(Debug, Clone, Default)]
         pub struct CaptchaActionBuilder {
             custom_request_handling: Option<Value<super::CustomRequestHandling>>,
@@ -5274,7 +5274,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`ChallengeAction`](super::ChallengeAction).
+        /// Builder of [`ChallengeAction`].
         #[derive(Debug, Clone, Default)]
         pub struct ChallengeActionBuilder {
             custom_request_handling: Option<Value<super::CustomRequestHandling>>,
@@ -5295,7 +5295,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`CountAction`](super::CountAction).
+        /// Builder of [`CountAction`].
         #[derive(Debug, Clone, Default)]
         pub struct CountActionBuilder {
             custom_request_handling: Option<Value<super::CustomRequestHandling>>,
@@ -5316,7 +5316,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`RuleAction`](super::RuleAction).
+        /// Builder of [`RuleAction`].
         #[derive(Debug, Clone, Default)]
         pub struct RuleActionBuilder {
             allow: Option<Value<super::AllowAction>>,
@@ -5362,7 +5362,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`OverrideAction`](super::OverrideAction).
+        /// Builder of [`OverrideAction`].
         #[derive(Debug, Clone, Default)]
         pub struct OverrideActionBuilder {
             count: Option<Value<Json>>,
@@ -5387,7 +5387,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`Label`](super::Label).
+        /// Builder of [`Label`].
         #[derive(Debug, Clone, Default)]
         pub struct LabelBuilder {
             name: Option<Value<String>>,
@@ -5409,7 +5409,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`AndStatement`](super::AndStatement).
+        /// Builder of [`AndStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct AndStatementBuilder {
             statements: Option<Value<Vec<Value<super::Statement>>>>,
@@ -5434,7 +5434,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ForwardedIpConfiguration`](super::ForwardedIpConfiguration).
+        /// Builder of [`ForwardedIpConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct ForwardedIpConfigurationBuilder {
             fallback_behavior: Option<Value<super::FallbackBehavior>>,
@@ -5470,7 +5470,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`AsnMatchStatement`](super::AsnMatchStatement).
+        /// Builder of [`AsnMatchStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct AsnMatchStatementBuilder {
             asn_list: Option<Value<Vec<Value<i64>>>>,
@@ -5498,7 +5498,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`Body`](super::Body).
+        /// Builder of [`Body`].
         #[derive(Debug, Clone, Default)]
         pub struct BodyBuilder {
             oversize_handling: Option<Value<super::OversizeHandling>>,
@@ -5519,7 +5519,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`CookieMatchPattern`](super::CookieMatchPattern).
+        /// Builder of [`CookieMatchPattern`].
         #[derive(Debug, Clone, Default)]
         pub struct CookieMatchPatternBuilder {
             all: Option<Value<Json>>,
@@ -5551,7 +5551,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`Cookies`](super::Cookies).
+        /// Builder of [`Cookies`].
         #[derive(Debug, Clone, Default)]
         pub struct CookiesBuilder {
             match_pattern: Option<Value<super::CookieMatchPattern>>,
@@ -5601,7 +5601,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`HeaderOrder`](super::HeaderOrder).
+        /// Builder of [`HeaderOrder`].
         #[derive(Debug, Clone, Default)]
         pub struct HeaderOrderBuilder {
             oversize_handling: Option<Value<super::OversizeHandling>>,
@@ -5626,7 +5626,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`HeaderMatchPattern`](super::HeaderMatchPattern).
+        /// Builder of [`HeaderMatchPattern`].
         #[derive(Debug, Clone, Default)]
         pub struct HeaderMatchPatternBuilder {
             all: Option<Value<Json>>,
@@ -5658,7 +5658,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`Headers`](super::Headers).
+        /// Builder of [`Headers`].
         #[derive(Debug, Clone, Default)]
         pub struct HeadersBuilder {
             match_pattern: Option<Value<super::HeaderMatchPattern>>,
@@ -5708,7 +5708,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`Ja3Fingerprint`](super::Ja3Fingerprint).
+        /// Builder of [`Ja3Fingerprint`].
         #[derive(Debug, Clone, Default)]
         pub struct Ja3FingerprintBuilder {
             fallback_behavior: Option<Value<super::FallbackBehavior>>,
@@ -5733,7 +5733,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`Ja4Fingerprint`](super::Ja4Fingerprint).
+        /// Builder of [`Ja4Fingerprint`].
         #[derive(Debug, Clone, Default)]
         pub struct Ja4FingerprintBuilder {
             fallback_behavior: Option<Value<super::FallbackBehavior>>,
@@ -5758,7 +5758,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`JsonMatchPattern`](super::JsonMatchPattern).
+        /// Builder of [`JsonMatchPattern`].
         #[derive(Debug, Clone, Default)]
         pub struct JsonMatchPatternBuilder {
             all: Option<Value<Json>>,
@@ -5783,7 +5783,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`JsonBody`](super::JsonBody).
+        /// Builder of [`JsonBody`].
         #[derive(Debug, Clone, Default)]
         pub struct JsonBodyBuilder {
             invalid_fallback_behavior: Option<Value<super::BodyParsingFallbackBehavior>>,
@@ -5839,7 +5839,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`FieldToMatchSingleHeader`](super::FieldToMatchSingleHeader).
+        /// Builder of [`FieldToMatchSingleHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct FieldToMatchSingleHeaderBuilder {
             name: Option<Value<String>>,
@@ -5861,7 +5861,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`FieldToMatchSingleQueryArgument`](super::FieldToMatchSingleQueryArgument).
+        /// Builder of [`FieldToMatchSingleQueryArgument`].
         #[derive(Debug, Clone, Default)]
         pub struct FieldToMatchSingleQueryArgumentBuilder {
             name: Option<Value<String>>,
@@ -5883,7 +5883,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`UriFragment`](super::UriFragment).
+        /// Builder of [`UriFragment`].
         #[derive(Debug, Clone, Default)]
         pub struct UriFragmentBuilder {
             fallback_behavior: Option<Value<super::FallbackBehavior>>,
@@ -5904,7 +5904,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`FieldToMatch`](super::FieldToMatch).
+        /// Builder of [`FieldToMatch`].
         #[derive(Debug, Clone, Default)]
         pub struct FieldToMatchBuilder {
             all_query_arguments: Option<Value<Json>>,
@@ -6025,7 +6025,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`TextTransformation`](super::TextTransformation).
+        /// Builder of [`TextTransformation`].
         #[derive(Debug, Clone, Default)]
         pub struct TextTransformationBuilder {
             priority: Option<Value<i64>>,
@@ -6058,7 +6058,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ByteMatchStatement`](super::ByteMatchStatement).
+        /// Builder of [`ByteMatchStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct ByteMatchStatementBuilder {
             field_to_match: Option<Value<super::FieldToMatch>>,
@@ -6122,7 +6122,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`GeoMatchStatement`](super::GeoMatchStatement).
+        /// Builder of [`GeoMatchStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct GeoMatchStatementBuilder {
             country_codes: Option<Value<Vec<Value<super::CountryCode>>>>,
@@ -6153,7 +6153,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`IpSetForwardedIpConfiguration`](super::IpSetForwardedIpConfiguration).
+        /// Builder of [`IpSetForwardedIpConfiguration`].
         #[derive(Debug, Clone, Default)]
         pub struct IpSetForwardedIpConfigurationBuilder {
             fallback_behavior: Option<Value<super::FallbackBehavior>>,
@@ -6200,7 +6200,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`IpSetReferenceStatement`](super::IpSetReferenceStatement).
+        /// Builder of [`IpSetReferenceStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct IpSetReferenceStatementBuilder {
             arn: Option<Value<String>>,
@@ -6232,7 +6232,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`LabelMatchStatement`](super::LabelMatchStatement).
+        /// Builder of [`LabelMatchStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct LabelMatchStatementBuilder {
             key: Option<Value<String>>,
@@ -6265,7 +6265,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ExcludedRule`](super::ExcludedRule).
+        /// Builder of [`ExcludedRule`].
         #[derive(Debug, Clone, Default)]
         pub struct ExcludedRuleBuilder {
             name: Option<Value<String>>,
@@ -6287,7 +6287,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`FieldIdentifier`](super::FieldIdentifier).
+        /// Builder of [`FieldIdentifier`].
         #[derive(Debug, Clone, Default)]
         pub struct FieldIdentifierBuilder {
             identifier: Option<Value<String>>,
@@ -6309,7 +6309,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RequestInspectionAcfp`](super::RequestInspectionAcfp).
+        /// Builder of [`RequestInspectionAcfp`].
         #[derive(Debug, Clone, Default)]
         pub struct RequestInspectionAcfpBuilder {
             address_fields: Option<Value<Vec<Value<Json>>>>,
@@ -6375,7 +6375,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ResponseInspectionBodyContains`](super::ResponseInspectionBodyContains).
+        /// Builder of [`ResponseInspectionBodyContains`].
         #[derive(Debug, Clone, Default)]
         pub struct ResponseInspectionBodyContainsBuilder {
             failure_strings: Option<Value<Vec<Value<String>>>>,
@@ -6408,7 +6408,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ResponseInspectionHeader`](super::ResponseInspectionHeader).
+        /// Builder of [`ResponseInspectionHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct ResponseInspectionHeaderBuilder {
             failure_values: Option<Value<Vec<Value<String>>>>,
@@ -6452,7 +6452,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ResponseInspectionJson`](super::ResponseInspectionJson).
+        /// Builder of [`ResponseInspectionJson`].
         #[derive(Debug, Clone, Default)]
         pub struct ResponseInspectionJsonBuilder {
             failure_values: Option<Value<Vec<Value<String>>>>,
@@ -6496,7 +6496,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ResponseInspectionStatusCode`](super::ResponseInspectionStatusCode).
+        /// Builder of [`ResponseInspectionStatusCode`].
         #[derive(Debug, Clone, Default)]
         pub struct ResponseInspectionStatusCodeBuilder {
             failure_codes: Option<Value<Vec<Value<i64>>>>,
@@ -6529,7 +6529,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ResponseInspection`](super::ResponseInspection).
+        /// Builder of [`ResponseInspection`].
         #[derive(Debug, Clone, Default)]
         pub struct ResponseInspectionBuilder {
             body_contains: Option<Value<super::ResponseInspectionBodyContains>>,
@@ -6577,7 +6577,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`AwsManagedRulesAcfpRuleSet`](super::AwsManagedRulesAcfpRuleSet).
+        /// Builder of [`AwsManagedRulesAcfpRuleSet`].
         #[derive(Debug, Clone, Default)]
         pub struct AwsManagedRulesAcfpRuleSetBuilder {
             creation_path: Option<Value<String>>,
@@ -6641,7 +6641,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RequestInspection`](super::RequestInspection).
+        /// Builder of [`RequestInspection`].
         #[derive(Debug, Clone, Default)]
         pub struct RequestInspectionBuilder {
             password_field: Option<Value<super::FieldIdentifier>>,
@@ -6691,7 +6691,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`AwsManagedRulesAtpRuleSet`](super::AwsManagedRulesAtpRuleSet).
+        /// Builder of [`AwsManagedRulesAtpRuleSet`].
         #[derive(Debug, Clone, Default)]
         pub struct AwsManagedRulesAtpRuleSetBuilder {
             enable_regex_in_path: Option<Value<bool>>,
@@ -6740,7 +6740,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`Regex`](super::Regex).
+        /// Builder of [`Regex`].
         #[derive(Debug, Clone, Default)]
         pub struct RegexBuilder {
             regex_string: Option<Value<String>>,
@@ -6758,7 +6758,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`ClientSideAction`](super::ClientSideAction).
+        /// Builder of [`ClientSideAction`].
         #[derive(Debug, Clone, Default)]
         pub struct ClientSideActionBuilder {
             exempt_uri_regular_expressions: Option<Value<Vec<Value<super::Regex>>>>,
@@ -6800,7 +6800,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ClientSideActionConfig`](super::ClientSideActionConfig).
+        /// Builder of [`ClientSideActionConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ClientSideActionConfigBuilder {
             challenge: Option<Value<super::ClientSideAction>>,
@@ -6822,7 +6822,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`AwsManagedRulesAntiDDoSRuleSet`](super::AwsManagedRulesAntiDDoSRuleSet).
+        /// Builder of [`AwsManagedRulesAntiDDoSRuleSet`].
         #[derive(Debug, Clone, Default)]
         pub struct AwsManagedRulesAntiDDoSRuleSetBuilder {
             client_side_action_config: Option<Value<super::ClientSideActionConfig>>,
@@ -6859,7 +6859,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`AwsManagedRulesBotControlRuleSet`](super::AwsManagedRulesBotControlRuleSet).
+        /// Builder of [`AwsManagedRulesBotControlRuleSet`].
         #[derive(Debug, Clone, Default)]
         pub struct AwsManagedRulesBotControlRuleSetBuilder {
             enable_machine_learning: Option<Value<bool>>,
@@ -6891,7 +6891,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ManagedRuleGroupConfig`](super::ManagedRuleGroupConfig).
+        /// Builder of [`ManagedRuleGroupConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct ManagedRuleGroupConfigBuilder {
             aws_managed_rules_acfp_rule_set: Option<Value<super::AwsManagedRulesAcfpRuleSet>>,
@@ -6980,7 +6980,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`RuleActionOverride`](super::RuleActionOverride).
+        /// Builder of [`RuleActionOverride`].
         #[derive(Debug, Clone, Default)]
         pub struct RuleActionOverrideBuilder {
             action_to_use: Option<Value<super::RuleAction>>,
@@ -7013,7 +7013,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`ManagedRuleGroupStatement`](super::ManagedRuleGroupStatement).
+        /// Builder of [`ManagedRuleGroupStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct ManagedRuleGroupStatementBuilder {
             excluded_rules: Option<Value<Vec<Value<super::ExcludedRule>>>>,
@@ -7093,7 +7093,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`NotStatement`](super::NotStatement).
+        /// Builder of [`NotStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct NotStatementBuilder {
             statement: Option<Value<Box<super::Statement>>>,
@@ -7115,7 +7115,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`OrStatement`](super::OrStatement).
+        /// Builder of [`OrStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct OrStatementBuilder {
             statements: Option<Value<Vec<Value<super::Statement>>>>,
@@ -7140,7 +7140,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitCookie`](super::RateLimitCookie).
+        /// Builder of [`RateLimitCookie`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitCookieBuilder {
             name: Option<Value<String>>,
@@ -7176,7 +7176,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitHeader`](super::RateLimitHeader).
+        /// Builder of [`RateLimitHeader`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitHeaderBuilder {
             name: Option<Value<String>>,
@@ -7212,7 +7212,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitJa3Fingerprint`](super::RateLimitJa3Fingerprint).
+        /// Builder of [`RateLimitJa3Fingerprint`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitJa3FingerprintBuilder {
             fallback_behavior: Option<Value<super::FallbackBehavior>>,
@@ -7237,7 +7237,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitJa4Fingerprint`](super::RateLimitJa4Fingerprint).
+        /// Builder of [`RateLimitJa4Fingerprint`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitJa4FingerprintBuilder {
             fallback_behavior: Option<Value<super::FallbackBehavior>>,
@@ -7262,7 +7262,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitLabelNamespace`](super::RateLimitLabelNamespace).
+        /// Builder of [`RateLimitLabelNamespace`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitLabelNamespaceBuilder {
             namespace: Option<Value<String>>,
@@ -7284,7 +7284,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitQueryArgument`](super::RateLimitQueryArgument).
+        /// Builder of [`RateLimitQueryArgument`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitQueryArgumentBuilder {
             name: Option<Value<String>>,
@@ -7320,7 +7320,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitQueryString`](super::RateLimitQueryString).
+        /// Builder of [`RateLimitQueryString`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitQueryStringBuilder {
             text_transformations: Option<Value<Vec<Value<super::TextTransformation>>>>,
@@ -7345,7 +7345,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateLimitUriPath`](super::RateLimitUriPath).
+        /// Builder of [`RateLimitUriPath`].
         #[derive(Debug, Clone, Default)]
         pub struct RateLimitUriPathBuilder {
             text_transformations: Option<Value<Vec<Value<super::TextTransformation>>>>,
@@ -7370,7 +7370,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RateBasedStatementCustomKey`](super::RateBasedStatementCustomKey).
+        /// Builder of [`RateBasedStatementCustomKey`].
         #[derive(Debug, Clone, Default)]
         pub struct RateBasedStatementCustomKeyBuilder {
             asn: Option<Value<Json>>,
@@ -7480,7 +7480,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`RateBasedStatement`](super::RateBasedStatement).
+        /// Builder of [`RateBasedStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct RateBasedStatementBuilder {
             aggregate_key_type: Option<Value<super::AggregateKeyType>>,
@@ -7553,7 +7553,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RegexMatchStatement`](super::RegexMatchStatement).
+        /// Builder of [`RegexMatchStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct RegexMatchStatementBuilder {
             field_to_match: Option<Value<super::FieldToMatch>>,
@@ -7600,7 +7600,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RegexPatternSetReferenceStatement`](super::RegexPatternSetReferenceStatement).
+        /// Builder of [`RegexPatternSetReferenceStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct RegexPatternSetReferenceStatementBuilder {
             arn: Option<Value<String>>,
@@ -7647,7 +7647,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`RuleGroupReferenceStatement`](super::RuleGroupReferenceStatement).
+        /// Builder of [`RuleGroupReferenceStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct RuleGroupReferenceStatementBuilder {
             arn: Option<Value<String>>,
@@ -7689,7 +7689,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`SizeConstraintStatement`](super::SizeConstraintStatement).
+        /// Builder of [`SizeConstraintStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct SizeConstraintStatementBuilder {
             comparison_operator: Option<Value<super::ComparisonOperator>>,
@@ -7750,7 +7750,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`SqliMatchStatement`](super::SqliMatchStatement).
+        /// Builder of [`SqliMatchStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct SqliMatchStatementBuilder {
             field_to_match: Option<Value<super::FieldToMatch>>,
@@ -7796,7 +7796,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`XssMatchStatement`](super::XssMatchStatement).
+        /// Builder of [`XssMatchStatement`].
         #[derive(Debug, Clone, Default)]
         pub struct XssMatchStatementBuilder {
             field_to_match: Option<Value<super::FieldToMatch>>,
@@ -7832,7 +7832,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`Statement`](super::Statement).
+        /// Builder of [`Statement`].
         #[derive(Debug, Clone, Default)]
         pub struct StatementBuilder {
             and_statement: Option<Value<super::AndStatement>>,
@@ -7996,7 +7996,7 @@ pub mod web_acl {
                 }
             }
         }
-        /// Builder of [`VisibilityConfig`](super::VisibilityConfig).
+        /// Builder of [`VisibilityConfig`].
         #[derive(Debug, Clone, Default)]
         pub struct VisibilityConfigBuilder {
             cloud_watch_metrics_enabled: Option<Value<bool>>,
@@ -8042,7 +8042,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`Rule`](super::Rule).
+        /// Builder of [`Rule`].
         #[derive(Debug, Clone, Default)]
         pub struct RuleBuilder {
             action: Option<Value<super::RuleAction>>,
@@ -8144,7 +8144,7 @@ pub mod web_acl {
                 })
             }
         }
-        /// Builder of [`Tag`](super::Tag).
+        /// Builder of [`Tag`].
         #[derive(Debug, Clone, Default)]
         pub struct TagBuilder {
             key: Option<Value<String>>,
@@ -8246,7 +8246,7 @@ pub mod web_acl_association {
 /// Builders of this service's resource types.
 pub mod builders {
     use super::*;
-    /// Builder of [`LoggingConfiguration`](super::LoggingConfiguration).
+    /// Builder of [`LoggingConfiguration`].
     #[derive(Debug, Clone, Default)]
     pub struct LoggingConfigurationBuilder {
         log_destination_configs: Option<Value<Vec<Value<String>>>>,
@@ -8302,7 +8302,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`WebAcl`](super::WebAcl).
+    /// Builder of [`WebAcl`].
     #[derive(Debug, Clone, Default)]
     pub struct WebAclBuilder {
         application_config: Option<Value<super::web_acl::ApplicationConfig>>,
@@ -8459,7 +8459,7 @@ pub mod builders {
             })
         }
     }
-    /// Builder of [`WebAclAssociation`](super::WebAclAssociation).
+    /// Builder of [`WebAclAssociation`].
     #[derive(Debug, Clone, Default)]
     pub struct WebAclAssociationBuilder {
         resource_arn: Option<Value<String>>,
