@@ -212,7 +212,11 @@ mod tests {
                 let e = t.email(name, locale, &data).unwrap();
                 assert!(!e.subject.is_empty() && !e.subject.contains('\n'));
                 assert!(e.html.starts_with("<!DOCTYPE html>"));
-                assert!(!e.text.contains("<p>") && !e.text.contains("<html"), "{}", e.text);
+                assert!(
+                    !e.text.contains("<p>") && !e.text.contains("<html"),
+                    "{}",
+                    e.text
+                );
                 let sms = t.sms(name, locale, &data).unwrap();
                 assert!(!sms.is_empty() && sms.len() < 160, "{sms}");
             }
