@@ -285,7 +285,7 @@ impl Vpc {
                 SecurityGroupProps::new(&this, "HTTPS from the VPC to interface endpoints"),
             )?;
             sg.add_ingress(
-                Peer::Cidr(props.cidr.clone()),
+                Peer::VpcCidr(Box::new(this.clone())),
                 443,
                 "HTTPS from inside the VPC",
             )?;
@@ -421,6 +421,8 @@ pub enum Peer {
     Cidr(String),
     /// Members of a security group.
     SecurityGroup(Box<SecurityGroup>),
+    /// Anything in the VPC's own block.
+    VpcCidr(Box<Vpc>),
 }
 
 /// Props of [`SecurityGroup`].
@@ -522,7 +524,17 @@ impl SecurityGroup {
                 }
                 rule["CidrIp"] = json!(c);
             }
-            Peer::SecurityGroup(g) => rule["SourceSecurityGroupId"] = g.id().to_json(),
+            Peer::VpcCidr(v) => rule["CidrIp"] = v.cidr().to_json(),
+            Peer::SecurityGroup(g) => {
+                // A separate rule resource: two groups referencing each other inline would be
+                // a circular dependency.
+                rule["GroupId"] = self.id().to_json();
+                rule["SourceSecurityGroupId"] = g.id().to_json();
+                let scope = self.resource.scope().parent();
+                let id = format!("From{}{port}", g.resource.logical_id());
+                scope.add_resource(&id, "AWS::EC2::SecurityGroupIngress", rule)?;
+                return Ok(());
+            }
         }
         self.resource.with_entry(|e| {
             if let Some(obj) = e.properties.as_object_mut() {

@@ -100,6 +100,19 @@ pub mod actions {
         "ssm:DescribeParameters",
         "ses:SendEmail",
         "ses:SendRawEmail",
+        "ssm:UpdateInstanceInformation",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
     ];
 }
 
@@ -219,6 +232,30 @@ impl Role {
                 stmts.push(statement);
             }
         });
+    }
+
+    /// Adds statements as a separate `AWS::IAM::Policy` attached to the role, for statements
+    /// naming a resource that itself references the role (a bucket's replication role): an
+    /// inline policy would make the role and the resource depend on each other.
+    pub fn add_policy_resource(
+        &self,
+        scope: &Scope,
+        id: &str,
+        statements: Vec<Json>,
+    ) -> Result<ResourceRef, SynthError> {
+        let name: String = format!("{}{id}", self.resource.logical_id())
+            .chars()
+            .take(128)
+            .collect();
+        scope.add_resource(
+            id,
+            "AWS::IAM::Policy",
+            json!({
+                "PolicyName": name,
+                "Roles": [self.name()],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+            }),
+        )
     }
 
     /// The statements of the inline policy so far.

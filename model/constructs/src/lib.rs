@@ -27,21 +27,29 @@
 //! a wildcard action.
 #![warn(missing_docs)]
 
+pub mod analytics;
 pub mod apigateway;
 pub mod aspects;
 pub mod compliance;
+pub mod compute;
+pub mod data;
 pub mod dynamodb;
 pub mod ec2;
+pub mod edge;
 pub mod error;
 pub mod iam;
 pub mod kms;
 pub mod lambda;
 pub mod logs;
+pub mod ops;
 pub mod s3;
+pub mod secrets;
+pub mod sfn;
 pub mod sns;
 pub mod sqs;
 pub mod synth;
 pub mod tree;
+pub mod waf;
 
 pub use error::SynthError;
 pub use synth::{SynthOutput, SynthStack};

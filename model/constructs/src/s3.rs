@@ -186,38 +186,41 @@ impl Bucket {
         let resource = me.add_resource("Resource", "AWS::S3::Bucket", p)?;
         resource.apply_removal_policy(DeletionPolicy::Retain);
         if let (Some(role), Some(r)) = (&replication_role, &props.replication) {
-            role.add_statement(crate::iam::statement(
-                &["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                vec![resource.get_att("Arn").to_json()],
-            ));
-            role.add_statement(crate::iam::statement(
-                &[
-                    "s3:GetObjectVersionForReplication",
-                    "s3:GetObjectVersionAcl",
-                    "s3:GetObjectVersionTagging",
-                ],
-                vec![json!({"Fn::Join": ["", [resource.get_att("Arn"), "/*"]]})],
-            ));
-            role.add_statement(crate::iam::statement(
-                &[
-                    "s3:ReplicateObject",
-                    "s3:ReplicateDelete",
-                    "s3:ReplicateTags",
-                ],
-                vec![json!({"Fn::Join": ["", [r.destination.arn(), "/*"]]})],
-            ));
+            let mut stmts = vec![
+                crate::iam::statement(
+                    &["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                    vec![resource.get_att("Arn").to_json()],
+                ),
+                crate::iam::statement(
+                    &[
+                        "s3:GetObjectVersionForReplication",
+                        "s3:GetObjectVersionAcl",
+                        "s3:GetObjectVersionTagging",
+                    ],
+                    vec![json!({"Fn::Join": ["", [resource.get_att("Arn"), "/*"]]})],
+                ),
+                crate::iam::statement(
+                    &[
+                        "s3:ReplicateObject",
+                        "s3:ReplicateDelete",
+                        "s3:ReplicateTags",
+                    ],
+                    vec![json!({"Fn::Join": ["", [r.destination.arn(), "/*"]]})],
+                ),
+            ];
             if let Some(k) = &key {
-                role.add_statement(crate::iam::statement(
+                stmts.push(crate::iam::statement(
                     actions::KMS_DECRYPT,
                     vec![k.arn().to_json()],
                 ));
             }
             if let Some(k) = r.destination.key() {
-                role.add_statement(crate::iam::statement(
+                stmts.push(crate::iam::statement(
                     actions::KMS_ENCRYPT,
                     vec![k.arn().to_json()],
                 ));
             }
+            role.add_policy_resource(&me, "ReplicationPolicy", stmts)?;
         }
         let mut statements = vec![deny_insecure_transport(
             "s3:*",

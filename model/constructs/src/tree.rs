@@ -398,6 +398,19 @@ impl Scope {
         })
     }
 
+    /// The parent scope (the scope itself at the root).
+    pub fn parent(&self) -> Scope {
+        let path = match self.path.rsplit_once('/') {
+            Some((p, _)) => p.to_owned(),
+            None => self.path.clone(),
+        };
+        Scope {
+            app: self.app.clone(),
+            stack: self.stack,
+            path,
+        }
+    }
+
     /// The environment (account, region) of this scope's stack.
     pub fn env(&self) -> Result<Environment, SynthError> {
         let stack = self.stack_id()?;
