@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-async fn table(sdk: &aws_config::SdkConfig) -> String {
+pub(crate) async fn table(sdk: &aws_config::SdkConfig) -> String {
     let name = unique("audit");
     let attr = |n: &str| {
         AttributeDefinition::builder()
@@ -52,7 +52,7 @@ async fn table(sdk: &aws_config::SdkConfig) -> String {
     name
 }
 
-fn event(id: &str, user: &str, at: &str, action: &str) -> String {
+pub(crate) fn event(id: &str, user: &str, at: &str, action: &str) -> String {
     json!({"type":"AuditEvent","version":1,"eventId": id,"occurredAt": at,
            "actor":{"userId": user,"ip":"190.152.0.10","userAgent":"banca-app/1.0"},
            "action": action,"resource": format!("transfer/{id}"),"outcome":"success","details":{"channel":"mobile"}})

@@ -50,7 +50,7 @@ async fn rig() -> Rig {
     }
 }
 
-async fn login(sim: &banca_simulators::SimHandle) -> String {
+pub(crate) async fn login(sim: &banca_simulators::SimHandle) -> String {
     let uaa = &sim.simulator().config().uaa;
     let r: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/oauth/token", sim.base_url()))

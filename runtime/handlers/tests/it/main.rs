@@ -11,7 +11,9 @@
 
 mod audit;
 mod authorizer;
+mod binaries;
 mod common;
+mod fake_runtime;
 mod notify;
 mod onboarding;
 mod otp;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-fn s3_event(records: &[(&str, &str, i64)]) -> aws_lambda_events::s3::S3Event {
+pub(crate) fn s3_event(records: &[(&str, &str, i64)]) -> aws_lambda_events::s3::S3Event {
     let records: Vec<serde_json::Value> = records
         .iter()
         .map(|(event, key, size)| {
