@@ -110,6 +110,7 @@ async fn cases(sim: &banca_simulators::SimHandle) -> Vec<Case> {
             path: "notify-email",
             env: vec![
                 ("SES_FROM_ADDRESS", from.clone()),
+                ("AWS_ENDPOINT_URL_SESV2", ses_endpoint().await),
                 ("ANALYSIS_QUEUE_URL", analysis.clone()),
                 ("REDIS_URL", redis_url.clone()),
                 ("KEY_PREFIX", prefix.clone()),
@@ -238,6 +239,7 @@ async fn cases(sim: &banca_simulators::SimHandle) -> Vec<Case> {
                 ("CORE_BASE_URL", base),
                 ("CORE_SECRET_ID", gateway_secret),
                 ("SES_FROM_ADDRESS", from),
+                ("AWS_ENDPOINT_URL_SESV2", ses_endpoint().await),
             ],
             event: serde_json::to_value(sqs_event(
                 &[json!({"type":"ReportRequested","version":1,"requestId":"r-1","customerId":"C-100234",

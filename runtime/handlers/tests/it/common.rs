@@ -28,10 +28,6 @@ pub async fn sdk() -> aws_config::SdkConfig {
     banca_runtime::lambda::load_sdk_config().await
 }
 
-pub fn endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL").unwrap()
-}
-
 pub async fn redis() -> redis::aio::ConnectionManager {
     let url = std::env::var("BANCA_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let client = redis::Client::open(url).unwrap();
@@ -192,6 +188,59 @@ pub fn status_and_body(
     (r.status_code, body)
 }
 
+/// A moto server of this test process's own, for SES only. SES mail is read back through
+/// moto's `/moto-api/data.json`, which serialises *every* model of the server: on the shared
+/// moto, one Lambda function created by another test (whose model needs Docker to serialise)
+/// makes it answer 500. A private instance holds nothing but our SES state. It is started once,
+/// on an ephemeral loopback port, by a shell that ends it when this test process exits.
+pub async fn ses_endpoint() -> String {
+    static ENDPOINT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    ENDPOINT
+        .get_or_init(|| async {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let script = format!(
+                "py=$(command -v python3.11 || command -v python3); \
+                 \"$py\" -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & child=$!; \
+                 while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $child",
+                parent = std::process::id()
+            );
+            // Deliberately not waited for: the shell outlives nothing but this process, and
+            // ends the server itself when this process is gone.
+            #[allow(clippy::zombie_processes)]
+            let _watchdog = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let url = format!("http://127.0.0.1:{port}");
+            // Bounded wait for the server: 100 tries, 100 ms apart.
+            for _ in 0..100 {
+                if reqwest::get(format!("{url}/moto-api/")).await.is_ok() {
+                    return url;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("private moto for SES did not start on {url}")
+        })
+        .await
+        .clone()
+}
+
+/// An SES v2 client of the private moto.
+pub async fn ses_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::config::Builder::from(sdk)
+        .endpoint_url(ses_endpoint().await)
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
 /// Messages SES (v2, simple and raw) accepted in moto for `to`, read back through moto's
 /// model endpoint: `(subject, body)` for simple ones, `("<raw>", raw MIME)` for raw ones.
 pub async fn ses_sent_to(to: &str) -> Vec<(String, String)> {
@@ -199,7 +248,7 @@ pub async fn ses_sent_to(to: &str) -> Vec<(String, String)> {
     // fail, so read again (bounded).
     let mut data = serde_json::Value::Null;
     for _ in 0..5 {
-        let resp = reqwest::get(format!("{}/moto-api/data.json", endpoint()))
+        let resp = reqwest::get(format!("{}/moto-api/data.json", ses_endpoint().await))
             .await
             .unwrap();
         if let Ok(v) = resp.json::<serde_json::Value>().await {
@@ -239,7 +288,8 @@ pub async fn ses_sent_to(to: &str) -> Vec<(String, String)> {
 
 pub async fn verified_sender(sdk: &aws_config::SdkConfig) -> String {
     let from = format!("{}@bank.example", unique("notify"));
-    aws_sdk_sesv2::Client::new(sdk)
+    ses_client(sdk)
+        .await
         .create_email_identity()
         .email_identity(&from)
         .send()

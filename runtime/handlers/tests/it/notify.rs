@@ -36,7 +36,7 @@ async fn email_deps(
     prefix: &str,
 ) -> EmailDeps {
     EmailDeps {
-        ses: aws_sdk_sesv2::Client::new(sdk),
+        ses: ses_client(sdk).await,
         from: from.to_owned(),
         configuration_set: None,
         templates: Arc::new(Templates::load().unwrap()),

@@ -70,7 +70,7 @@ async fn a_report_is_rendered_attached_and_mailed_once() {
     let deps = ReportDeps {
         core: gateway(&sim, clock.clone()),
         cache: BasicInfoCache::new(redis().await, &prefix, 300, 3600, clock.clone()),
-        ses: aws_sdk_sesv2::Client::new(&sdk),
+        ses: ses_client(&sdk).await,
         from,
         templates: Arc::new(Templates::load().unwrap()),
         dedup: Dedup::new(redis().await, &prefix, 3600),
