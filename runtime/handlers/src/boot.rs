@@ -1,6 +1,22 @@
 //! Cold-start wiring: each binary builds its dependencies from the environment once, then
 //! serves every invocation with them. Variable names are the contract with the stacks crate
-//! (which sets them from SSM parameters and resource references).
+//! (which sets them from SSM parameters and resource references). Secrets are *ids* of Secrets
+//! Manager secrets, never values; the values are fetched at start and cached ([`SECRET_TTL`]).
+//! AWS endpoints follow the SDK's standard variables (`AWS_ENDPOINT_URL`,
+//! `AWS_ENDPOINT_URL_<SERVICE>`), so the same binaries run against moto.
+//!
+//! | binary | required | optional (default) |
+//! |---|---|---|
+//! | notify-email | `SES_FROM_ADDRESS`, `ANALYSIS_QUEUE_URL` | `SES_CONFIGURATION_SET`, `REDIS_URL` (dedup off when unset), `KEY_PREFIX` (`banca:`), `DEDUP_WINDOW_SECS` (86400), `MAX_RECEIVES` (4) |
+//! | notify-sms | `TWILIO_SECRET_ID` (JSON `accountSid`, `authToken`, `from` or `messagingServiceSid`), `ANALYSIS_QUEUE_URL` | `TWILIO_BASE_URL` (`https://api.twilio.com`), `TWILIO_MAX_ATTEMPTS` (3), `SMS_MAX_SEGMENTS` (3), `REDIS_URL`, `KEY_PREFIX`, `DEDUP_WINDOW_SECS`, `MAX_RECEIVES` |
+//! | otp-generate | `REDIS_URL`, `OTP_PEPPER_SECRET_ID` (>= 16 bytes), `CORE_BASE_URL`, `CORE_SECRET_ID` (JSON `clientId`, `clientSecret`), `NOTIFICATIONS_TOPIC_ARN`, `AUDIT_QUEUE_URL` | `OTP_LENGTH` (6, 6..=10), `OTP_TTL_SECS` (180, 30..=600), `OTP_MAX_ATTEMPTS` (5), `OTP_MAX_FAILURES` (5), `OTP_LOCKOUT_SECS` (900), `OTP_GENERATE_LIMIT` (3), `OTP_GENERATE_WINDOW_SECS` (300), `BASIC_TTL_SECS` (300), `STALE_GRACE_SECS` (86400), `KEY_PREFIX` |
+//! | otp-validate | `REDIS_URL`, `OTP_PEPPER_SECRET_ID`, `TRANSFER_QUEUE_URL`, `AUDIT_QUEUE_URL` | the `OTP_*` above (must match otp-generate's), `KEY_PREFIX` |
+//! | authorizer | `UAA_ISSUER`, `UAA_AUDIENCE`, `FACE_TABLE`, and `UAA_BASE_URL` or `UAA_JWKS_URL` | `JWT_LEEWAY_SECS` (30, 0..=120), `UPLOAD_PREFIX` (`uploads/`) |
+//! | signup | `UAA_BASE_URL`, `UAA_SECRET_ID` (JSON `clientId`, `clientSecret`), `FACE_TABLE`, `AUDIT_QUEUE_URL` | `UPLOAD_PREFIX` |
+//! | onboarding-trigger | `STATE_MACHINE_ARN`, `FACE_TABLE` | `UPLOAD_PREFIX`, `MAX_PHOTO_BYTES` (5 MiB) |
+//! | audit-collector | `AUDIT_TABLE` (see [`crate::audit`] for its keys and index) | |
+//! | user-summary | `REDIS_URL`, `CORE_BASE_URL`, `CORE_SECRET_ID`, `INDEPENDENT_BASE_URL`, `INDEPENDENT_SECRET_ID` | `BASIC_TTL_SECS`, `STALE_GRACE_SECS`, `KEY_PREFIX` |
+//! | movements-report | `REDIS_URL`, `CORE_BASE_URL`, `CORE_SECRET_ID`, `SES_FROM_ADDRESS` | `REPORT_MAX_SPAN_DAYS` (92, 1..=366), `DEDUP_WINDOW_SECS`, `KEY_PREFIX` |
 
 use std::sync::Arc;
 use std::time::Duration;
