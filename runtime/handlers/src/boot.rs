@@ -392,3 +392,14 @@ pub async fn movements_report() -> Result<ReportDeps, BootError> {
         clock: c.clock,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tls_redis_urls_are_understood() {
+        // ElastiCache with in-transit encryption is reached with rediss://; without the TLS
+        // feature this fails at cold start.
+        let c = redis::Client::open("rediss://:token@master.banca.cache.amazonaws.com:6379");
+        assert!(c.is_ok(), "{:?}", c.err());
+    }
+}
