@@ -117,7 +117,7 @@ impl Domain {
         master: &Role,
     ) -> Result<Self, SynthError> {
         let me = scope.child(id)?;
-        if props.instance_count == 0 || props.instance_count % 2 != 0 {
+        if props.instance_count == 0 || !props.instance_count.is_multiple_of(2) {
             return Err(SynthError::InvalidProps {
                 path: me.path().to_owned(),
                 field: "instance_count",

@@ -56,21 +56,17 @@ pub enum SynthError {
     },
     /// A reference between stacks that CloudFormation cannot express.
     #[error(
-        "{path}: references {target} in stack {producer} of account {producer_account}, but stack {consumer} is in account {consumer_account}\nhint: cross-account references are not supported; pass the value as configuration"
+        "{path}: references {target} in stack {producer}, but the consuming stack is {consumer}\nhint: cross-account references are not supported; pass the value as configuration"
     )]
     CrossAccountReference {
         /// The consuming resource's path.
         path: String,
         /// The referenced resource's logical id.
         target: String,
-        /// The producing stack.
+        /// The producing stack and its account, `name (account 111111111111)`.
         producer: String,
-        /// Its account.
-        producer_account: String,
-        /// The consuming stack.
+        /// The consuming stack and its account.
         consumer: String,
-        /// Its account.
-        consumer_account: String,
     },
     /// A token that names a resource which does not exist.
     #[error("{path}: references {target}, which is not a resource of stack {stack}")]

@@ -74,11 +74,11 @@ impl Trail {
 #[derive(Debug, Clone)]
 pub enum EventTarget {
     /// A topic (its policy and key are extended for EventBridge).
-    Topic(Topic),
+    Topic(Box<Topic>),
     /// A function (a permission is added).
-    Function(Function),
+    Function(Box<Function>),
     /// A queue (its policy is extended).
-    Queue(Queue),
+    Queue(Box<Queue>),
 }
 
 /// Props of [`EventRule`].
@@ -102,7 +102,7 @@ impl EventRule {
     /// A rule `id` under `scope`.
     pub fn new(scope: &Scope, id: &str, props: EventRuleProps) -> Result<Self, SynthError> {
         let me = scope.child(id)?;
-        if !props.pattern.as_object().is_some_and(|m| !m.is_empty()) {
+        if props.pattern.as_object().is_none_or(|m| m.is_empty()) {
             return Err(SynthError::InvalidProps {
                 path: me.path().to_owned(),
                 field: "pattern",
@@ -212,7 +212,7 @@ impl ConfigRule {
                 EventRuleProps {
                     pattern: json!({"source": ["aws.config"], "detail-type": ["Config Rules Compliance Change"],
                     "detail": {"configRuleName": [name], "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]}}}),
-                    targets: vec![EventTarget::Topic(t)],
+                    targets: vec![EventTarget::Topic(Box::new(t))],
                     description: format!("{} reports NON_COMPLIANT", props.identifier),
                 },
             )?;
@@ -296,7 +296,7 @@ impl Alarm {
                 message: format!("must be one of {COMPARISONS:?}, got {:?}", props.comparison),
             });
         }
-        if props.metric.period_secs == 0 || props.metric.period_secs % 60 != 0 {
+        if props.metric.period_secs == 0 || !props.metric.period_secs.is_multiple_of(60) {
             return Err(SynthError::InvalidProps {
                 path: me.path().to_owned(),
                 field: "metric.period_secs",

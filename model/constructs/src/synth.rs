@@ -324,10 +324,11 @@ impl Resolver<'_> {
             self.errors.push(SynthError::CrossAccountReference {
                 path: path.to_owned(),
                 target: t.logical_id.clone(),
-                producer: producer.name.clone(),
-                producer_account: penv.account.clone(),
-                consumer: self.state.stacks[self.consumer.0].name.clone(),
-                consumer_account: cenv.account.clone(),
+                producer: format!("{} (account {})", producer.name, penv.account),
+                consumer: format!(
+                    "{} (account {})",
+                    self.state.stacks[self.consumer.0].name, cenv.account
+                ),
             });
             return None;
         }

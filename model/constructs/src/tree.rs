@@ -326,6 +326,27 @@ impl App {
         })
     }
 
+    /// The scope at `path` (a construct path such as a finding names), to tag or suppress it.
+    pub fn scope_at(&self, path: &str) -> Result<Scope, SynthError> {
+        let s = self.state.borrow();
+        let stack = s
+            .stacks
+            .iter()
+            .position(|st| path == st.path || path.starts_with(&format!("{}/", st.path)));
+        if stack.is_none() && !(path == s.id || path.starts_with(&format!("{}/", s.id))) {
+            return Err(SynthError::InvalidId {
+                kind: "path",
+                id: path.to_owned(),
+                allowed: "a path of this app",
+            });
+        }
+        Ok(Scope {
+            app: self.clone(),
+            stack: stack.map(StackId),
+            path: path.to_owned(),
+        })
+    }
+
     /// Turns the compliance rules off (only for tests of other aspects).
     #[doc(hidden)]
     pub fn without_compliance(self) -> Self {

@@ -91,7 +91,7 @@ pub fn build() -> TestApp {
         "Health",
         EventRuleProps {
             pattern: json!({"source": ["aws.health"]}),
-            targets: vec![EventTarget::Topic(admin_topic.clone())],
+            targets: vec![EventTarget::Topic(Box::new(admin_topic.clone()))],
             description: "AWS Health events for the admins".into(),
         },
     )

@@ -1,4 +1,5 @@
 //! One test binary (one link) for the whole suite.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 
 mod common;
 mod compliance;
