@@ -21,3 +21,10 @@ export AWS_EC2_METADATA_DISABLED=true
 # Pinned tool versions (checked against the registries on 2026-11-28).
 export BANCA_CFN_LINT_VERSION="1.51.0"
 export BANCA_MOTO_VERSION="5.2.1"
+export BANCA_CDK_CLI_VERSION="2.1148.1"
+# The AWS CDK CLI, only to prove it reads our cloud assemblies (`cdk ls --app cdk.out`).
+export BANCA_NPM_PREFIX="${BANCA_NPM_PREFIX:-/var/tmp/banca-npm}"
+export BANCA_CDK_CLI="${BANCA_CDK_CLI:-$BANCA_NPM_PREFIX/node_modules/.bin/cdk}"
+# Keep the CDK CLI off the network: no notices, no version check, no telemetry.
+export CDK_DISABLE_VERSION_CHECK=1
+export CDK_DISABLE_CLI_TELEMETRY=true
