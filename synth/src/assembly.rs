@@ -31,7 +31,10 @@ pub struct AssemblyOptions {
 
 impl Default for AssemblyOptions {
     fn default() -> Self {
-        Self { qualifier: banca_constructs::DEFAULT_QUALIFIER.to_owned(), yaml: false }
+        Self {
+            qualifier: banca_constructs::DEFAULT_QUALIFIER.to_owned(),
+            yaml: false,
+        }
     }
 }
 
@@ -60,10 +63,14 @@ pub struct AssemblyReport {
 #[non_exhaustive]
 pub enum AssemblyError {
     /// The output directory has files that are not a cloud assembly; nothing is deleted.
-    #[error("{0} exists and is not a cloud assembly (no manifest.json); refusing to overwrite it\nhint: choose another --output directory")]
+    #[error(
+        "{0} exists and is not a cloud assembly (no manifest.json); refusing to overwrite it\nhint: choose another --output directory"
+    )]
     NotAnAssembly(PathBuf),
     /// A stack uses a handler the bundle does not have.
-    #[error("stack {stack} uses handler {handler:?}, which was not bundled\nhint: add it to the bundled handlers")]
+    #[error(
+        "stack {stack} uses handler {handler:?}, which was not bundled\nhint: add it to the bundled handlers"
+    )]
     MissingAsset {
         /// The stack.
         stack: String,
@@ -71,7 +78,9 @@ pub enum AssemblyError {
         handler: String,
     },
     /// A stack's asset hash differs from the bundle's.
-    #[error("stack {stack} references {handler} as {expected}, but the bundle has {actual}\nhint: build the app from the bundle's hashes")]
+    #[error(
+        "stack {stack} references {handler} as {expected}, but the bundle has {actual}\nhint: build the app from the bundle's hashes"
+    )]
     AssetMismatch {
         /// The stack.
         stack: String,
@@ -103,8 +112,15 @@ pub enum AssemblyError {
     },
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> AssemblyError + 'a {
-    move |source| AssemblyError::Io { action, path: path.to_owned(), source }
+fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> AssemblyError + 'a {
+    move |source| AssemblyError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn pretty(v: &Json) -> String {
@@ -128,7 +144,10 @@ pub fn write_assembly(
         let body = stack
             .template
             .to_json()
-            .map_err(|errors| AssemblyError::Template { stack: stack.name.clone(), errors })?;
+            .map_err(|errors| AssemblyError::Template {
+                stack: stack.name.clone(),
+                errors,
+            })?;
         let template_file = format!("{}.template.json", stack.name);
         let path = dir.join(&template_file);
         std::fs::write(&path, &body).map_err(io("writing", &path))?;
@@ -138,7 +157,10 @@ pub fn write_assembly(
             let yaml = stack
                 .template
                 .to_yaml()
-                .map_err(|errors| AssemblyError::Template { stack: stack.name.clone(), errors })?;
+                .map_err(|errors| AssemblyError::Template {
+                    stack: stack.name.clone(),
+                    errors,
+                })?;
             let ypath = dir.join(format!("{}.template.yaml", stack.name));
             std::fs::write(&ypath, yaml).map_err(io("writing", &ypath))?;
         }
@@ -147,7 +169,9 @@ pub fn write_assembly(
         let (account, region) = (&stack.environment.account, &stack.environment.region);
         let dest_key = format!("{account}-{region}");
         let bucket = format!("cdk-{q}-assets-{account}-{region}");
-        let publishing_role = format!("arn:${{AWS::Partition}}:iam::{account}:role/cdk-{q}-file-publishing-role-{account}-{region}");
+        let publishing_role = format!(
+            "arn:${{AWS::Partition}}:iam::{account}:role/cdk-{q}-file-publishing-role-{account}-{region}"
+        );
         let mut files = serde_json::Map::new();
         files.insert(
             template_hash.clone(),
@@ -160,10 +184,12 @@ pub fn write_assembly(
             }),
         );
         for asset in sorted_assets(stack) {
-            let file = assets.get(&asset.handler).ok_or_else(|| AssemblyError::MissingAsset {
-                stack: stack.name.clone(),
-                handler: asset.handler.clone(),
-            })?;
+            let file = assets
+                .get(&asset.handler)
+                .ok_or_else(|| AssemblyError::MissingAsset {
+                    stack: stack.name.clone(),
+                    handler: asset.handler.clone(),
+                })?;
             if file.sha256 != asset.sha256 {
                 return Err(AssemblyError::AssetMismatch {
                     stack: stack.name.clone(),
@@ -238,7 +264,8 @@ pub fn write_assembly(
     let mpath = dir.join("manifest.json");
     std::fs::write(&mpath, pretty(&manifest)).map_err(io("writing", &mpath))?;
     let cpath = dir.join("cdk.out");
-    std::fs::write(&cpath, pretty(&json!({"version": SCHEMA_VERSION}))).map_err(io("writing", &cpath))?;
+    std::fs::write(&cpath, pretty(&json!({"version": SCHEMA_VERSION})))
+        .map_err(io("writing", &cpath))?;
     Ok(report)
 }
 
@@ -252,7 +279,9 @@ fn sorted_assets(stack: &SynthStack) -> Vec<&banca_constructs::LambdaAsset> {
 /// Empties `dir` if it holds a previous assembly; refuses a directory holding anything else.
 fn prepare_dir(dir: &Path) -> Result<(), AssemblyError> {
     if dir.exists() {
-        let mut entries = std::fs::read_dir(dir).map_err(io("listing", dir))?.peekable();
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(io("listing", dir))?
+            .peekable();
         if entries.peek().is_some() {
             if !dir.join("manifest.json").exists() {
                 return Err(AssemblyError::NotAnAssembly(dir.to_owned()));

@@ -27,7 +27,10 @@ pub struct HandlerBinary {
 impl HandlerBinary {
     /// Binary `binary` of package `package`.
     pub fn new(package: &str, binary: &str) -> Self {
-        Self { package: package.to_owned(), binary: binary.to_owned() }
+        Self {
+            package: package.to_owned(),
+            binary: binary.to_owned(),
+        }
     }
 }
 
@@ -74,7 +77,9 @@ pub struct BundleReport {
 #[non_exhaustive]
 pub enum BundleError {
     /// cargo could not be started.
-    #[error("cannot run {cargo:?} to build the Lambda handlers\nhint: install the Rust toolchain (https://rustup.rs) or set CARGO")]
+    #[error(
+        "cannot run {cargo:?} to build the Lambda handlers\nhint: install the Rust toolchain (https://rustup.rs) or set CARGO"
+    )]
     CargoMissing {
         /// The command tried.
         cargo: String,
@@ -91,7 +96,9 @@ pub enum BundleError {
         stderr_tail: String,
     },
     /// A handler binary needs a newer glibc than Lambda has.
-    #[error("handler {handler} needs glibc {needed}, but Lambda's provided.al2023 has {max_major}.{max_minor}\nhint: build on an older glibc, or for x86_64-unknown-linux-musl")]
+    #[error(
+        "handler {handler} needs glibc {needed}, but Lambda's provided.al2023 has {max_major}.{max_minor}\nhint: build on an older glibc, or for x86_64-unknown-linux-musl"
+    )]
     GlibcTooNew {
         /// The handler.
         handler: String,
@@ -124,7 +131,11 @@ pub enum BundleError {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> BundleError + 'a {
-    move |source| BundleError::Io { action, path: path.to_owned(), source }
+    move |source| BundleError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// The cargo to run: `$CARGO` (set when run under cargo) or `cargo`.
@@ -150,7 +161,11 @@ pub fn fingerprint(root: &Path) -> Result<String, BundleError> {
         h.update(std::fs::read(f).map_err(io("reading", f))?);
         h.update([0]);
     }
-    let rustc = Command::new("rustc").arg("-V").output().map(|o| o.stdout).unwrap_or_default();
+    let rustc = Command::new("rustc")
+        .arg("-V")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
     h.update(rustc);
     Ok(hex(&h.finalize()))
 }
@@ -161,7 +176,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), BundleError> {
     }
     for entry in std::fs::read_dir(dir).map_err(io("listing", dir))? {
         let path = entry.map_err(io("listing", dir))?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name == "target" || name.starts_with('.') {
             continue;
         }
@@ -186,10 +204,21 @@ pub fn bundle(opts: &BundleOptions) -> Result<BundleReport, BundleError> {
     let index = cache.join("bundle.json");
     if let Ok(text) = std::fs::read_to_string(&index)
         && let Ok(cached) = serde_json::from_str::<BTreeMap<String, BundledHandler>>(&text)
-        && opts.handlers.iter().all(|h| cached.get(&h.binary).is_some_and(|b| b.zip.exists()))
+        && opts
+            .handlers
+            .iter()
+            .all(|h| cached.get(&h.binary).is_some_and(|b| b.zip.exists()))
     {
-        let handlers = opts.handlers.iter().filter_map(|h| cached.get(&h.binary).cloned()).collect();
-        return Ok(BundleReport { handlers, rebuilt: false, fingerprint: fp });
+        let handlers = opts
+            .handlers
+            .iter()
+            .filter_map(|h| cached.get(&h.binary).cloned())
+            .collect();
+        return Ok(BundleReport {
+            handlers,
+            rebuilt: false,
+            fingerprint: fp,
+        });
     }
 
     let build_dir = opts.target_dir.join("lambda");
@@ -207,12 +236,18 @@ pub fn bundle(opts: &BundleOptions) -> Result<BundleReport, BundleError> {
     for h in &opts.handlers {
         cmd.args(["--bin", &h.binary]);
     }
-    let out = cmd.output().map_err(|source| BundleError::CargoMissing { cargo: cargo.clone(), source })?;
+    let out = cmd.output().map_err(|source| BundleError::CargoMissing {
+        cargo: cargo.clone(),
+        source,
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        return Err(BundleError::BuildFailed { status: out.status.to_string(), stderr_tail: tail });
+        return Err(BundleError::BuildFailed {
+            status: out.status.to_string(),
+            stderr_tail: tail,
+        });
     }
 
     std::fs::create_dir_all(&cache).map_err(io("creating", &cache))?;
@@ -221,8 +256,12 @@ pub fn bundle(opts: &BundleOptions) -> Result<BundleReport, BundleError> {
         let bin = build_dir.join("release").join(&h.binary);
         let data = std::fs::read(&bin).map_err(io("reading", &bin))?;
         check_lambda_binary(&h.binary, &bin, &data)?;
-        let zip = write_zip(vec![ZipEntry { name: "bootstrap".into(), mode: 0o755, data: data.clone() }])
-            .map_err(io("zipping", &bin))?;
+        let zip = write_zip(vec![ZipEntry {
+            name: "bootstrap".into(),
+            mode: 0o755,
+            data: data.clone(),
+        }])
+        .map_err(io("zipping", &bin))?;
         let sha = hex(&Sha256::digest(&zip));
         let path = cache.join(format!("{}.zip", h.binary));
         std::fs::write(&path, &zip).map_err(io("writing", &path))?;
@@ -234,10 +273,15 @@ pub fn bundle(opts: &BundleOptions) -> Result<BundleReport, BundleError> {
             binary_bytes: data.len() as u64,
         });
     }
-    let by_name: BTreeMap<&str, &BundledHandler> = handlers.iter().map(|h| (h.name.as_str(), h)).collect();
+    let by_name: BTreeMap<&str, &BundledHandler> =
+        handlers.iter().map(|h| (h.name.as_str(), h)).collect();
     let text = serde_json::to_string_pretty(&by_name).unwrap_or_default();
     std::fs::write(&index, text).map_err(io("writing", &index))?;
-    Ok(BundleReport { handlers, rebuilt: true, fingerprint: fp })
+    Ok(BundleReport {
+        handlers,
+        rebuilt: true,
+        fingerprint: fp,
+    })
 }
 
 /// Checks an x86-64 ELF whose glibc symbol versions are all <= [`MAX_GLIBC`].
@@ -248,7 +292,10 @@ pub fn check_lambda_binary(handler: &str, path: &Path, data: &[u8]) -> Result<()
         && data[4] == 2
         && u16::from_le_bytes([data[18], data[19]]) == EM_X86_64;
     if !is_elf64_x86 {
-        return Err(BundleError::NotElf { handler: handler.to_owned(), path: path.to_owned() });
+        return Err(BundleError::NotElf {
+            handler: handler.to_owned(),
+            path: path.to_owned(),
+        });
     }
     if let Some((major, minor)) = max_glibc(data)
         && (major, minor) > MAX_GLIBC
@@ -271,9 +318,10 @@ pub fn max_glibc(data: &[u8]) -> Option<(u32, u32)> {
     for name in required_versions(data)? {
         if let Some(v) = name.strip_prefix("GLIBC_") {
             let mut parts = v.split('.');
-            if let (Some(Ok(a)), Some(Ok(b))) =
-                (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u32>))
-            {
+            if let (Some(Ok(a)), Some(Ok(b))) = (
+                parts.next().map(str::parse::<u32>),
+                parts.next().map(str::parse::<u32>),
+            ) {
                 best = best.max(Some((a, b)));
             }
         }
@@ -284,9 +332,13 @@ pub fn max_glibc(data: &[u8]) -> Option<(u32, u32)> {
 fn required_versions(d: &[u8]) -> Option<Vec<String>> {
     const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
     let u16_at = |o: usize| d.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |o: usize| d.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u32_at = |o: usize| {
+        d.get(o..o + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
     let u64_at = |o: usize| {
-        d.get(o..o + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        d.get(o..o + 8)
+            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
     };
     let shoff = usize::try_from(u64_at(0x28)?).ok()?;
     let shentsize = usize::from(u16_at(0x3a)?);
@@ -331,15 +383,24 @@ mod tests {
 
     #[test]
     fn a_non_elf_is_refused() {
-        assert!(matches!(check_lambda_binary("h", Path::new("x"), b"#!/bin/sh\n"), Err(BundleError::NotElf { .. })));
-        assert_eq!(max_glibc(b"GLIBC_2.99 in a string is not a requirement"), None);
+        assert!(matches!(
+            check_lambda_binary("h", Path::new("x"), b"#!/bin/sh\n"),
+            Err(BundleError::NotElf { .. })
+        ));
+        assert_eq!(
+            max_glibc(b"GLIBC_2.99 in a string is not a requirement"),
+            None
+        );
     }
 
     #[test]
     fn version_needs_are_read_from_real_binaries() {
         // The system's python3 links glibc dynamically: its needs are real GLIBC_2.x versions.
-        let py = std::fs::read("/usr/bin/python3").or_else(|_| std::fs::read(std::env::current_exe().unwrap())).unwrap();
-        let (major, minor) = max_glibc(&py).expect("a dynamically linked binary needs some glibc version");
+        let py = std::fs::read("/usr/bin/python3")
+            .or_else(|_| std::fs::read(std::env::current_exe().unwrap()))
+            .unwrap();
+        let (major, minor) =
+            max_glibc(&py).expect("a dynamically linked binary needs some glibc version");
         assert_eq!(major, 2);
         assert!(minor >= 2, "{minor}");
     }
@@ -357,7 +418,9 @@ mod tests {
             }
         }
         assert!(patched > 0, "the test binary requires GLIBC_2.17");
-        let err = check_lambda_binary("otp-validate", Path::new("x"), &data).unwrap_err().to_string();
+        let err = check_lambda_binary("otp-validate", Path::new("x"), &data)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("handler otp-validate needs glibc 2.37, but Lambda's provided.al2023 has 2.34\nhint:"), "{err}");
     }
 
@@ -369,6 +432,9 @@ mod tests {
         let data = std::fs::read(&me).unwrap();
         check_lambda_binary("self", &me, &data).unwrap();
         let (major, minor) = max_glibc(&data).unwrap();
-        assert!((major, minor) <= MAX_GLIBC && minor >= 17, "{major}.{minor}");
+        assert!(
+            (major, minor) <= MAX_GLIBC && minor >= 17,
+            "{major}.{minor}"
+        );
     }
 }

@@ -40,7 +40,13 @@ pub fn write_zip(mut entries: Vec<ZipEntry>) -> std::io::Result<Vec<u8>> {
         let name_len = u16::try_from(name.len()).map_err(|_| too_big())?;
         // Local file header.
         out.extend_from_slice(&0x0403_4b50_u32.to_le_bytes());
-        for v in [VERSION_NEEDED, 0, DEFLATE, DOS_TIME_MIDNIGHT, DOS_DATE_1980_01_01] {
+        for v in [
+            VERSION_NEEDED,
+            0,
+            DEFLATE,
+            DOS_TIME_MIDNIGHT,
+            DOS_DATE_1980_01_01,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for v in [crc, csize, usize_] {
@@ -52,7 +58,14 @@ pub fn write_zip(mut entries: Vec<ZipEntry>) -> std::io::Result<Vec<u8>> {
         out.extend_from_slice(&compressed);
         // Central directory record.
         central.extend_from_slice(&0x0201_4b50_u32.to_le_bytes());
-        for v in [MADE_BY_UNIX_V3, VERSION_NEEDED, 0, DEFLATE, DOS_TIME_MIDNIGHT, DOS_DATE_1980_01_01] {
+        for v in [
+            MADE_BY_UNIX_V3,
+            VERSION_NEEDED,
+            0,
+            DEFLATE,
+            DOS_TIME_MIDNIGHT,
+            DOS_DATE_1980_01_01,
+        ] {
             central.extend_from_slice(&v.to_le_bytes());
         }
         for v in [crc, csize, usize_] {
@@ -89,13 +102,25 @@ mod tests {
     use super::*;
 
     fn entry(name: &str, data: &[u8]) -> ZipEntry {
-        ZipEntry { name: name.into(), mode: 0o755, data: data.to_vec() }
+        ZipEntry {
+            name: name.into(),
+            mode: 0o755,
+            data: data.to_vec(),
+        }
     }
 
     #[test]
     fn same_input_same_bytes_whatever_the_order() {
-        let a = write_zip(vec![entry("bootstrap", b"\x7fELF..."), entry("README", b"hi")]).unwrap();
-        let b = write_zip(vec![entry("README", b"hi"), entry("bootstrap", b"\x7fELF...")]).unwrap();
+        let a = write_zip(vec![
+            entry("bootstrap", b"\x7fELF..."),
+            entry("README", b"hi"),
+        ])
+        .unwrap();
+        let b = write_zip(vec![
+            entry("README", b"hi"),
+            entry("bootstrap", b"\x7fELF..."),
+        ])
+        .unwrap();
         assert_eq!(a, b);
     }
 
@@ -103,7 +128,9 @@ mod tests {
     fn unzip_reads_it_back_with_the_executable_bit() {
         let dir = std::env::temp_dir().join(format!("banca-zip-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let data: Vec<u8> = (0..50_000_u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..50_000_u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let zip = write_zip(vec![entry("bootstrap", &data)]).unwrap();
         assert!(zip.len() < data.len() / 2, "deflate compresses");
         let path = dir.join("a.zip");
