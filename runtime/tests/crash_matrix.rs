@@ -882,6 +882,59 @@ async fn c18(db: Db, n: usize) {
     w.cleanup().await;
 }
 
+/// Advances a consumer's local clock at a point (a stall between two steps).
+struct Stall(Arc<ManualClock>, CrashPoint, i64);
+
+impl CrashHook for Stall {
+    fn crash(&self, point: CrashPoint, _: &str) -> bool {
+        if point == self.1 {
+            self.0
+                .advance(std::time::Duration::from_millis(self.2 as u64));
+        }
+        false
+    }
+}
+
+/// Not in the matrix: the consumer stalls between committing REQUEST_BEFORE and sending
+/// (longer than the send guard). It must not send late; it restores the row, unspent.
+async fn send_guard_stall(db: Db, n: usize) {
+    let w = world("guard", db).await;
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let a = w.build_with(
+        "consumer-a",
+        Some(Arc::new(Stall(
+            clock.clone(),
+            CrashPoint::BeforeSend,
+            1_500,
+        ))),
+        clock,
+        Arc::new(w.http_core()),
+    );
+    let (_, b) = consumers(&w, n, Arc::new(common::Never));
+    let (id, body) = transfer("10.00");
+    let o = a.process(&body).await;
+    assert!(
+        matches!(&o, Outcome::Retry { reason, .. } if reason.contains("send guard")),
+        "{o:?}"
+    );
+    // The stall was real time for everyone: the database clock moved too.
+    w.advance(1_500);
+    let row = w.row(&id).await.unwrap();
+    assert_eq!(
+        (row.state, row.attempts, row.post_sent_at_ms),
+        (TransferState::EventConsumed, 0, None)
+    );
+    assert_eq!(w.posts(&id).posts, 0, "no late POST");
+    assert_eq!(
+        done_state(&b.process(&body).await).await,
+        TransferState::Success,
+        "lease given back"
+    );
+    assert_eq!(w.posts(&id).posts, 1);
+    w.assert_invariants(&id).await;
+    w.cleanup().await;
+}
+
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
         mod mysql {
@@ -930,4 +983,5 @@ cases!(
     c16,
     c17,
     c18,
+    send_guard_stall,
 );

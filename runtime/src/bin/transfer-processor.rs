@@ -105,7 +105,11 @@ async fn poll(config: Config, args: &[String]) -> Result<(), String> {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let opts = PollerOptions {
         queue_url,
-        wait_time_s: 20,
+        // Long polling; TRANSFER_POLL_WAIT_S shortens it for tests and the local sandbox.
+        wait_time_s: std::env::var("TRANSFER_POLL_WAIT_S")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20),
         batch_size: 10,
         stop_after_empty_receives: flag(args, "--stop-after-empty")?.map(|n| n as u32),
         max_messages: flag(args, "--max-messages")?,

@@ -494,6 +494,14 @@ pub fn release(row: &Row, now_ms: i64) -> Row {
     next
 }
 
+/// The lease holder recorded `REQUEST_BEFORE` but then did not send (the send guard elapsed,
+/// e.g. an overloaded database made the commit slow). It still holds the lease and the fence,
+/// so nobody else can have sent: it restores the row as it was before that write (the
+/// attempt is not spent) and gives the lease up.
+pub fn unsend(before_send: &Row, now_ms: i64) -> Row {
+    release(before_send, now_ms)
+}
+
 /// After `POST /transfers` answered (or did not).
 pub fn on_core_answer(row: &Row, answer: CoreAnswer, now_ms: i64, policy: &Policy) -> Step {
     if row.state != TransferState::RequestBefore {

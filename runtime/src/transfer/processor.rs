@@ -209,16 +209,27 @@ impl Processor {
             }
         };
         let span = tracing::info_span!("transfer", transferId = %request.transfer_id);
-        let _enter = span.enter();
-        let outcome = self.run(&request, body).await;
-        match &outcome {
-            Outcome::Done { state } => tracing::info!(state = state.as_str(), "transfer processed"),
+        let outcome = tracing::Instrument::instrument(self.run(&request, body), span.clone()).await;
+        let id = request.transfer_id.as_str();
+        span.in_scope(|| match &outcome {
+            Outcome::Done { state } => tracing::info!(
+                transferId = id,
+                state = state.as_str(),
+                "transfer processed"
+            ),
             Outcome::Retry { delay_ms, reason } => {
-                tracing::info!(delay_ms, reason, "transfer will be retried")
+                tracing::info!(
+                    transferId = id,
+                    delay_ms,
+                    reason,
+                    "transfer will be retried"
+                )
             }
-            Outcome::Invalid { reason } => tracing::error!(reason, "transfer refused"),
-            Outcome::Crashed(p) => tracing::warn!(point = ?p, "test crash point"),
-        }
+            Outcome::Invalid { reason } => {
+                tracing::error!(transferId = id, reason, "transfer refused")
+            }
+            Outcome::Crashed(p) => tracing::warn!(transferId = id, point = ?p, "test crash point"),
+        });
         outcome
     }
 
@@ -289,6 +300,7 @@ impl Processor {
                         .await;
                 }
             }
+            let before_write = row.clone();
             if let Some(next) = step.write.take() {
                 match self.store.update(&next, row.fence).await {
                     Ok(true) => row = next,
@@ -315,14 +327,15 @@ impl Processor {
                     let sent_at = now();
                     if sent_at - row.post_sent_at_ms.unwrap_or(sent_at) > self.policy.send_guard_ms
                     {
-                        return self
-                            .release(
-                                &row,
-                                sent_at,
-                                "send guard elapsed before the request left",
-                                0,
-                            )
-                            .await;
+                        // Too late to send safely and nothing left: undo the REQUEST_BEFORE.
+                        let restored = machine::unsend(&before_write, sent_at);
+                        if let Err(e) = self.store.update(&restored, row.fence).await {
+                            tracing::warn!(error = %e, "could not undo REQUEST_BEFORE; the next delivery reconciles");
+                        }
+                        return self.retry(
+                            "send guard elapsed before the request left",
+                            self.policy.backoff_base_ms,
+                        );
                     }
                     let order = order_of(request);
                     let answer = self.core.post_transfer(&order).await;

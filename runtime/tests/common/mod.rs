@@ -363,6 +363,27 @@ impl World {
         self.build_with(name, crash, clock, Arc::new(self.http_core()))
     }
 
+    /// A consumer with a crash hook and its own notifier (the soak's chaotic one).
+    pub fn build_full(
+        &self,
+        name: &str,
+        crash: Arc<dyn CrashHook>,
+        notifier: Arc<dyn Notifier>,
+    ) -> Arc<Processor> {
+        let p = Processor::new(ProcessorParts {
+            store: self.store.clone(),
+            core: Arc::new(self.http_core()),
+            notifier,
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(SeededRng::new(name.len() as u64)),
+            policy: self.policy,
+            inline_wait_ms: 0,
+            owner_prefix: name.to_owned(),
+        })
+        .unwrap();
+        Arc::new(p.with_crash_hook(crash))
+    }
+
     /// A consumer with its own core platform client (e.g. a gated one).
     pub fn build_with(
         &self,
@@ -395,6 +416,11 @@ impl World {
         self.sim
             .simulator()
             .advance_clock(std::time::Duration::from_millis(ms as u64));
+    }
+
+    /// The MariaDB store (panics for SQLite worlds).
+    pub fn mysql(&self) -> &MySqlStore {
+        self.mysql.as_ref().expect("a MySQL world")
     }
 
     pub async fn row(&self, transfer_id: &str) -> Option<Row> {
