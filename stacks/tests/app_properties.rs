@@ -778,3 +778,43 @@ fn onboarding_workflow_checks_faces() {
         );
     }
 }
+
+/// Every dead-letter queue alarms when it holds a message; the API, the database and the
+/// transfer FAIL rate alarm too; every function alarms on errors and throttles.
+#[test]
+fn monitoring_alarms_cover_dlqs_api_database_and_transfers() {
+    for stage in STAGES {
+        let mon = stack(stage, "monitoring");
+        let alarms = resources_in(&mon, "AWS::CloudWatch::Alarm");
+        let metric = |name: &str| {
+            alarms
+                .iter()
+                .filter(|(_, a)| a["Properties"]["MetricName"] == name)
+                .count()
+        };
+        let dlqs = resources_in(&stack(stage, "messaging"), "AWS::SQS::Queue")
+            .into_iter()
+            .filter(|(_, q)| q["Properties"].get("RedrivePolicy").is_none())
+            .count()
+            + resources_in(&stack(stage, "onboarding"), "AWS::SQS::Queue").len();
+        assert_eq!(
+            metric("ApproximateNumberOfMessagesVisible"),
+            dlqs,
+            "{stage}"
+        );
+        assert_eq!(metric("Errors"), 11, "{stage}");
+        assert_eq!(metric("Throttles"), 11, "{stage}");
+        assert_eq!(metric("5XXError"), 1, "{stage}");
+        assert_eq!(metric("CPUUtilization"), 1, "{stage}");
+        let rate = alarms
+            .iter()
+            .find(|(id, _)| *id == "TransferFailRate")
+            .expect("transfer FAIL rate alarm");
+        assert_eq!(
+            rate.1["Properties"]["Threshold"],
+            json!(f64::from(config().alarms.transfer_fail_rate_percent))
+        );
+        assert_eq!(resources_in(&mon, "AWS::Logs::MetricFilter").len(), 2);
+        assert_eq!(resources_in(&mon, "AWS::CloudWatch::Dashboard").len(), 1);
+    }
+}

@@ -232,7 +232,7 @@ pub fn build(config: &Config, assets: &BTreeMap<String, LambdaAsset>) -> Result<
         functions.extend(onb.functions.iter().cloned());
         functions.extend(aud.functions.iter().cloned());
         functions.extend(idn.functions.iter().cloned());
-        monitoring::build(r, &env, &functions, &back, &idn)?;
+        monitoring::build(r, &env, &functions, &back, &idn, &onb)?;
         apis.push(idn);
     }
     let [p_api, d_api] =

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::backend::Backend;
 use super::identity::{Identity, STAGE};
+use super::onboarding::Onboarding;
 use super::{Handler, Region, Shared};
 
 /// The namespace of the transfer metrics.
@@ -49,6 +50,7 @@ pub(crate) fn build(
     functions: &[Handler],
     back: &Backend,
     idn: &Identity,
+    onb: &Onboarding,
 ) -> Result<(), SynthError> {
     let s = r.stack("monitoring", "alarms, dashboard and the ops topic")?;
     let c = r.config;
@@ -81,6 +83,23 @@ pub(crate) fn build(
             alarms.push(alarm(&dlqs, name, &topic, m, 0.0, format!("the dead-letter queue of {name} holds messages: inspect them, fix the cause, redrive")).map(|a| (name.to_owned(), a))?);
         }
     }
+    let mut m = Metric::new(
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        ("QueueName", onb.trigger_failures.name().to_json()),
+    );
+    m.statistic = "Maximum".to_owned();
+    alarms.push((
+        "OnboardingTrigger".to_owned(),
+        alarm(
+            &dlqs,
+            "OnboardingTrigger",
+            &topic,
+            m,
+            0.0,
+            "photo uploads whose onboarding could not start are waiting: fix the cause, replay them".to_owned(),
+        )?,
+    ));
     let fns = s.child("Functions")?;
     for (name, f) in functions {
         let id: String = name

@@ -57,6 +57,8 @@ pub(crate) fn grant_table(
 pub(crate) struct Onboarding {
     pub functions: Vec<Handler>,
     pub signup: Function,
+    /// The dead-letter queue of the trigger's failed invocations.
+    pub trigger_failures: Queue,
 }
 
 /// Builds the stack.
@@ -156,6 +158,7 @@ pub(crate) fn build(
             ("onboarding-trigger".to_owned(), trigger),
         ],
         signup,
+        trigger_failures: failed,
     })
 }
 
