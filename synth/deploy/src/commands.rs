@@ -1,6 +1,6 @@
 //! The commands, as clap `Args` and `run` functions, for the `banca` binary to nest:
 //!
-//! ```ignore
+//! ```text
 //! #[derive(clap::Subcommand)]
 //! enum Command {
 //!     Bootstrap(banca_deploy::commands::BootstrapArgs),
