@@ -818,3 +818,22 @@ fn monitoring_alarms_cover_dlqs_api_database_and_transfers() {
         assert_eq!(resources_in(&mon, "AWS::CloudWatch::Dashboard").len(), 1);
     }
 }
+
+/// With `features.opensearch_audit` the audit stacks add the domain and its ingestion pipeline
+/// (off by default: cost).
+#[test]
+fn opensearch_audit_is_optional() {
+    assert!(resources("AWS::OpenSearchService::Domain").is_empty());
+    let mut c = config();
+    c.features.opensearch_audit = true;
+    let out = common::synth_with(c);
+    for stage in STAGES {
+        let t = &out
+            .stack(&stack(stage, "audit"))
+            .expect("audit stack")
+            .template;
+        let types: Vec<&str> = t.resources.values().map(|r| r.type_name.as_str()).collect();
+        assert!(types.contains(&"AWS::OpenSearchService::Domain"), "{stage}");
+        assert!(types.contains(&"AWS::OSIS::Pipeline"), "{stage}");
+    }
+}
