@@ -412,3 +412,50 @@ impl RestApi {
         json!({"Fn::Sub": ["${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}", {"Api": self.resource.reference()}]})
     }
 }
+
+/// The account-level setting that lets API Gateway write execution logs (needed once per
+/// account and region before any stage sets a `LoggingLevel`, which rule APIG6 requires).
+#[derive(Debug, Clone)]
+pub struct ApiGatewayAccount {
+    resource: ResourceRef,
+}
+
+impl ApiGatewayAccount {
+    /// The setting `id` under `scope`, with a role limited to API Gateway's own log groups.
+    pub fn new(scope: &Scope, id: &str) -> Result<Self, SynthError> {
+        let me = scope.child(id)?;
+        let role = crate::iam::Role::new(
+            &me,
+            "CloudWatchRole",
+            crate::iam::RoleProps {
+                assumed_by: "apigateway.amazonaws.com".to_owned(),
+                description: Some("API Gateway writes execution logs".to_owned()),
+            },
+        )?;
+        role.add_statement(crate::iam::statement(
+            &[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+                "logs:GetLogEvents",
+                "logs:FilterLogEvents",
+            ],
+            vec![json!({"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:API-Gateway-Execution-Logs_*"})],
+        ));
+        let resource = me.add_resource(
+            "Resource",
+            "AWS::ApiGateway::Account",
+            json!({"CloudWatchRoleArn": role.arn()}),
+        )?;
+        // The setting outlives the stack: other APIs of the account rely on it.
+        resource.apply_removal_policy(banca_model::template::DeletionPolicy::Retain);
+        Ok(Self { resource })
+    }
+
+    /// The setting's resource.
+    pub fn resource(&self) -> &ResourceRef {
+        &self.resource
+    }
+}

@@ -23,8 +23,10 @@
 //! assert!(stack.template.resources.contains_key(queue.resource().logical_id()));
 //! ```
 //!
-//! Invariants: no I/O; the same tree synthesizes to the same bytes; no policy banca writes has
-//! a wildcard action.
+//! Invariants: no I/O; the same tree synthesizes to the same bytes; no Allow statement banca
+//! writes has a wildcard action (only the TLS-only Deny statements name `sqs:*`, `s3:*`), and
+//! `*` resources appear only for actions without resource-level permissions
+//! ([`iam::actions::NO_RESOURCE_LEVEL`]) and in key policies (where `*` means the key).
 #![warn(missing_docs)]
 
 pub mod analytics;

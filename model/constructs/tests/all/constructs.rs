@@ -7,7 +7,7 @@ use banca_constructs::Scope;
 use banca_constructs::analytics::{
     Domain, DomainProps, Pipeline, PipelineProps, WorkGroup, WorkGroupProps,
 };
-use banca_constructs::apigateway::{Auth, RestApi, RestApiProps, Route};
+use banca_constructs::apigateway::{ApiGatewayAccount, Auth, RestApi, RestApiProps, Route};
 use banca_constructs::compute::{
     AutoScalingGroup, AutoScalingGroupProps, LoadBalancer, LoadBalancerProps,
 };
@@ -633,6 +633,22 @@ fn rest_api_from_routes_with_validation_authorizer_keys_logs_tracing_and_waf() {
     assert_eq!(resource_count(&tpl, "AWS::ApiGateway::UsagePlanKey"), 1);
     assert_eq!(resource_count(&tpl, "AWS::WAFv2::WebACLAssociation"), 1);
     assert_eq!(resource_count(&tpl, "AWS::Lambda::Permission"), 2);
+
+    // The account setting APIG6's execution logs need, with a role scoped to API Gateway's groups.
+    let t = app();
+    ApiGatewayAccount::new(&t.stack("s"), "Account").unwrap();
+    let tpl = t.template("s");
+    has_resource(
+        &tpl,
+        "AWS::ApiGateway::Account",
+        json!({"DeletionPolicy": "Retain"}),
+    );
+    has_resource_properties(
+        &tpl,
+        "AWS::IAM::Role",
+        json!({"Policies": [{"PolicyDocument": {"Statement": [{"Resource": [
+        {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:API-Gateway-Execution-Logs_*"}]}]}}]}),
+    );
 }
 
 #[test]

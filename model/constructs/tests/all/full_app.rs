@@ -7,7 +7,7 @@ use std::process::Command;
 use banca_constructs::analytics::{
     Domain, DomainProps, Pipeline, PipelineProps, WorkGroup, WorkGroupProps,
 };
-use banca_constructs::apigateway::{Auth, RestApi, RestApiProps, Route};
+use banca_constructs::apigateway::{ApiGatewayAccount, Auth, RestApi, RestApiProps, Route};
 use banca_constructs::compute::{
     AutoScalingGroup, AutoScalingGroupProps, LoadBalancer, LoadBalancerProps,
 };
@@ -372,6 +372,7 @@ pub fn build() -> TestApp {
 
     // --- primary: identity (API, WAF, UAA behind ALB)
     let id = t.stack("identity");
+    ApiGatewayAccount::new(&id, "ApiGatewayAccount").unwrap();
     let api_key = key(&id, "ApiKey");
     let authorizer = Function::new(
         &id,
