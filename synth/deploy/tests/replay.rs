@@ -320,7 +320,7 @@ fn bootstrapped() -> aws_sdk_ssm::Client {
                 )
                 .build()
         });
-    mock_client!(aws_sdk_ssm, [&version])
+    mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&version])
 }
 
 fn assets_present() -> aws_sdk_s3::Client {
@@ -1056,4 +1056,69 @@ async fn dr_failover_plans_then_promotes_raises_capacity_and_fails_dns_over() {
         "{text}"
     );
     assert!(text.ends_with("active region: us-west-2\n"), "{text}");
+}
+
+#[tokio::test]
+async fn a_broadening_change_needs_approval_and_ci_cannot_give_it() {
+    let dir = app("approval");
+    // Deployed: the handler policy allowed only ReceiveMessage; the code adds DeleteMessage.
+    let mut deployed = template_of(&dir, "r-backend");
+    deployed["Resources"]["HandlerPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"] =
+        serde_json::json!(["sqs:ReceiveMessage"]);
+    let deployed = deployed.to_string();
+    let describe = mock!(Cfn::describe_stacks).then_output(|| {
+        DescribeStacksOutput::builder()
+            .stacks(stack(StackStatus::UpdateComplete))
+            .build()
+    });
+    let get = mock!(Cfn::get_template).then_output(move || {
+        GetTemplateOutput::builder()
+            .template_body(deployed.clone())
+            .build()
+    });
+    let create = mock!(Cfn::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("arn:cs/x")
+            .stack_id(STACK_ID)
+            .build()
+    });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &get, &create]
+    );
+    let aws = Aws::from_config(base())
+        .with_cloudformation(cfn)
+        .with_ssm(bootstrapped())
+        .with_s3(assets_present());
+    let (mut args, p, out) = deploy_args(&dir, false);
+    args.stacks = vec!["r-backend".into()];
+    args.require_approval = RequireApproval::Broadening;
+    let status = deploy_with(&args, &p, &aws).await;
+    assert_eq!(status, ExitStatus::Error);
+    let err = out.stderr();
+    assert!(
+        err.contains("r-backend: a change that broadens IAM or security-group access needs approval (--require-approval broadening) and nobody can answer here"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: review it with `banca diff r-backend`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sqs:DeleteMessage, sqs:ReceiveMessage"),
+        "the diff is shown: {err}"
+    );
+    assert_eq!(create.num_calls(), 0, "nothing is changed without approval");
+
+    // A person who says no cancels; nothing changes either.
+    let (p, out) = printer(false);
+    let p = p.with_answers([false]);
+    assert_eq!(deploy_with(&args, &p, &aws).await, ExitStatus::Error);
+    assert!(
+        out.stderr().contains("deploy of r-backend cancelled"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(create.num_calls(), 0);
 }
