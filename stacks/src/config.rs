@@ -198,11 +198,14 @@ impl Default for Transfers {
             max_retries: 3,
             backoff_base_ms: 200,
             backoff_cap_ms: 5_000,
-            settle_window_seconds: 10,
+            settle_window_seconds: 15,
             review_deadline_seconds: 900,
         }
     }
 }
+
+/// The shortest settle window the transfer processor accepts, in seconds.
+pub const MIN_SETTLE_WINDOW_SECONDS: u32 = 11;
 
 /// How NAT gateways are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -518,6 +521,14 @@ impl Config {
             p.push(format!(
                 "transfers.backoff_cap_ms: must be >= backoff_base_ms (> 0), got base {} and cap {}",
                 t.backoff_base_ms, t.backoff_cap_ms
+            ));
+        }
+        // The processor's own floor: core timeout (5 s) + send guard (1 s) + the contract's
+        // late-movement delay (5 s); below it a resend could miss a movement still appearing.
+        if t.settle_window_seconds < MIN_SETTLE_WINDOW_SECONDS {
+            p.push(format!(
+                "transfers.settle_window_seconds: must be at least {MIN_SETTLE_WINDOW_SECONDS}, got {}\nhint: movements can appear seconds after the core platform answers; a shorter window risks a double transfer",
+                t.settle_window_seconds
             ));
         }
         if t.review_deadline_seconds <= t.settle_window_seconds {
