@@ -157,6 +157,7 @@ pub struct StackEvent {
 
 /// Follows a stack's events while it works towards a terminal state.
 pub struct EventTail {
+    region: String,
     seen: BTreeSet<String>,
     /// Events seen so far, oldest first.
     pub events: Vec<StackEvent>,
@@ -167,8 +168,9 @@ const MAX_EVENT_PAGES: usize = 10;
 
 impl EventTail {
     /// A tail that ignores the events already there (from earlier operations).
-    pub async fn start(cfn: &Client, stack_id: &str) -> Self {
+    pub async fn start(cfn: &Client, stack_id: &str, region: &str) -> Self {
         let mut tail = Self {
+            region: region.to_owned(),
             seen: BTreeSet::new(),
             events: Vec::new(),
         };
@@ -189,8 +191,9 @@ impl EventTail {
     }
 
     /// A tail that reports every event (a stack created just now).
-    pub fn fresh() -> Self {
+    pub fn fresh(region: &str) -> Self {
         Self {
+            region: region.to_owned(),
             seen: BTreeSet::new(),
             events: Vec::new(),
         }
@@ -244,6 +247,7 @@ impl EventTail {
             };
             progress.event(Event::Resource {
                 stack: stack_name.to_owned(),
+                region: self.region.clone(),
                 logical_id: ev.logical_id.clone(),
                 resource_type: ev.resource_type.clone(),
                 status: ev.status.clone(),

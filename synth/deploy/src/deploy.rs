@@ -159,6 +159,7 @@ pub async fn publish_assets(
             Ok(_) => {
                 progress.event(Event::Asset {
                     stack: stack.stack_name.clone(),
+                    region: stack.environment.region.clone(),
                     destination,
                     uploaded: false,
                 });
@@ -190,6 +191,7 @@ pub async fn publish_assets(
             })?;
         progress.event(Event::Asset {
             stack: stack.stack_name.clone(),
+            region: stack.environment.region.clone(),
             destination,
             uploaded: true,
         });
@@ -295,7 +297,7 @@ pub async fn deploy_stack(
                     .send()
                     .await
                     .map_err(|e| Error::aws("DeleteStack", &name, &region, &e))?;
-                let mut tail = EventTail::fresh();
+                let mut tail = EventTail::fresh(&region);
                 cfn::wait_for_stack(
                     &cfn,
                     &d.id,
@@ -438,10 +440,11 @@ pub async fn deploy_stack(
         };
     progress.event(Event::ChangeSet {
         stack: name.clone(),
+        region: region.clone(),
         name: opts.change_set_name.clone(),
         changes,
     });
-    let mut tail = EventTail::start(&cfn, &stack_id).await;
+    let mut tail = EventTail::start(&cfn, &stack_id, &region).await;
     cfn.execute_change_set()
         .change_set_name(&change_set_id)
         .send()
@@ -559,7 +562,7 @@ async fn create_stack(
             .send()
             .await
             .map_err(|e| Error::aws("DeleteStack", &name, &region, &e))?;
-        let mut tail = EventTail::fresh();
+        let mut tail = EventTail::fresh(&region);
         cfn::wait_for_stack(
             &cfn,
             &d.id,
@@ -595,7 +598,7 @@ async fn create_stack(
         .await
         .map_err(|e| Error::aws("CreateStack", &name, &region, &e))?;
     let stack_id = created.stack_id().unwrap_or(&name).to_owned();
-    let mut tail = EventTail::fresh();
+    let mut tail = EventTail::fresh(&region);
     let status = cfn::wait_for_stack(
         &cfn,
         &stack_id,
@@ -759,6 +762,7 @@ pub async fn deploy_all<'a>(
         if let RunResult::Skipped { dependency } = r {
             progress.event(Event::StackSkipped {
                 stack: s.stack_name.clone(),
+                region: s.environment.region.clone(),
                 reason: format!("{dependency} did not deploy"),
             });
         }

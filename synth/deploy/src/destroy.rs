@@ -100,7 +100,7 @@ pub async fn destroy_stack(
             }
         }
     }
-    let mut tail = EventTail::start(&cfn, &deployed.id).await;
+    let mut tail = EventTail::start(&cfn, &deployed.id, &region).await;
     cfn.delete_stack()
         .stack_name(&deployed.id)
         .send()
@@ -163,6 +163,7 @@ pub async fn destroy_all<'a>(
         if let RunResult::Skipped { dependency } = r {
             progress.event(Event::StackSkipped {
                 stack: s.stack_name.clone(),
+                region: s.environment.region.clone(),
                 reason: format!("{dependency}, which depends on it, was not destroyed"),
             });
         }

@@ -155,10 +155,7 @@ async fn dr_bootstrap(
     let account = standby[0].environment.account.clone();
     let waiting = args.wait.waiting();
     let started = tokio::time::Instant::now();
-    let mut rows = vec![(
-        format!("{} ({dr})", crate::bootstrap::TOOLKIT_STACK_NAME),
-        dr.clone(),
-    )];
+    let mut rows = vec![(crate::bootstrap::TOOLKIT_STACK_NAME.to_owned(), dr.clone())];
     rows.extend(
         stacks
             .iter()

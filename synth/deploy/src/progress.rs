@@ -62,6 +62,8 @@ pub enum Event {
     Asset {
         /// Stack name.
         stack: String,
+        /// Region.
+        region: String,
         /// `s3://bucket/key`.
         destination: String,
         /// Whether it was uploaded (false: it existed, skipped by hash).
@@ -71,6 +73,8 @@ pub enum Event {
     ChangeSet {
         /// Stack name.
         stack: String,
+        /// Region.
+        region: String,
         /// Change set name.
         name: String,
         /// How many resource changes it holds.
@@ -80,6 +84,8 @@ pub enum Event {
     Resource {
         /// Stack name.
         stack: String,
+        /// Region.
+        region: String,
         /// Logical id.
         logical_id: String,
         /// Resource type.
@@ -113,6 +119,8 @@ pub enum Event {
     StackSkipped {
         /// Stack name.
         stack: String,
+        /// Region.
+        region: String,
         /// Why.
         reason: String,
     },
@@ -136,7 +144,7 @@ enum RowState {
 
 struct Live {
     region: LiveRegion,
-    rows: IndexMap<String, Row>,
+    rows: IndexMap<(String, String), Row>,
     title: String,
 }
 
@@ -157,7 +165,7 @@ impl<'p> Progress<'p> {
                     .iter()
                     .map(|(name, region)| {
                         (
-                            name.clone(),
+                            (name.clone(), region.clone()),
                             Row {
                                 region: region.clone(),
                                 state: RowState::Waiting,
@@ -213,6 +221,7 @@ impl<'p> Progress<'p> {
                 stack,
                 destination,
                 uploaded,
+                ..
             } => format!(
                 "{stack} | asset {destination} {}",
                 if *uploaded {
@@ -225,6 +234,7 @@ impl<'p> Progress<'p> {
                 stack,
                 name,
                 changes,
+                ..
             } => format!("{stack} | change set {name} with {changes} change(s)"),
             Event::Resource {
                 stack,
@@ -232,6 +242,7 @@ impl<'p> Progress<'p> {
                 resource_type,
                 status,
                 reason,
+                ..
             } => {
                 let status = p.style(status, status_style(status));
                 match reason.as_deref().filter(|r| !r.is_empty()) {
@@ -260,7 +271,7 @@ impl<'p> Progress<'p> {
                     p.style("failed:", Style::Red)
                 )
             }
-            Event::StackSkipped { stack, reason } => {
+            Event::StackSkipped { stack, reason, .. } => {
                 format!("{stack} | {} {reason}", p.style("skipped:", Style::Dim))
             }
         }
@@ -295,34 +306,36 @@ fn status_style(status: &str) -> Style {
     }
 }
 
-fn apply(rows: &mut IndexMap<String, Row>, e: &Event) {
-    let (stack, state, detail) = match e {
-        Event::StackStart { stack, .. } => (stack, RowState::Running, "starting".to_owned()),
-        Event::Asset {
-            stack, destination, ..
-        } => (
-            stack,
-            RowState::Running,
-            format!("publishing {destination}"),
-        ),
-        Event::ChangeSet { stack, changes, .. } => (
-            stack,
+fn event_key(e: &Event) -> (String, String) {
+    match e {
+        Event::StackStart { stack, region }
+        | Event::Asset { stack, region, .. }
+        | Event::ChangeSet { stack, region, .. }
+        | Event::Resource { stack, region, .. }
+        | Event::StackDone { stack, region, .. }
+        | Event::StackFailed { stack, region, .. }
+        | Event::StackSkipped { stack, region, .. } => (stack.clone(), region.clone()),
+    }
+}
+
+fn apply(rows: &mut IndexMap<(String, String), Row>, e: &Event) {
+    let (state, detail) = match e {
+        Event::StackStart { .. } => (RowState::Running, "starting".to_owned()),
+        Event::Asset { destination, .. } => {
+            (RowState::Running, format!("publishing {destination}"))
+        }
+        Event::ChangeSet { changes, .. } => (
             RowState::Running,
             format!("executing change set ({changes} changes)"),
         ),
         Event::Resource {
-            stack,
-            logical_id,
-            status,
-            ..
-        } => (stack, RowState::Running, format!("{status} {logical_id}")),
+            logical_id, status, ..
+        } => (RowState::Running, format!("{status} {logical_id}")),
         Event::StackDone {
-            stack,
             outcome,
             elapsed_ms,
             ..
         } => (
-            stack,
             RowState::Done,
             format!(
                 "{} ({})",
@@ -330,17 +343,15 @@ fn apply(rows: &mut IndexMap<String, Row>, e: &Event) {
                 elapsed(Duration::from_millis(*elapsed_ms))
             ),
         ),
-        Event::StackFailed { stack, message, .. } => (
-            stack,
+        Event::StackFailed { message, .. } => (
             RowState::Failed,
             format!("failed: {}", message.lines().next().unwrap_or_default()),
         ),
-        Event::StackSkipped { stack, reason } => {
-            (stack, RowState::Skipped, format!("skipped: {reason}"))
-        }
+        Event::StackSkipped { reason, .. } => (RowState::Skipped, format!("skipped: {reason}")),
     };
-    let row = rows.entry(stack.clone()).or_insert_with(|| Row {
-        region: String::new(),
+    let key = event_key(e);
+    let row = rows.entry(key.clone()).or_insert_with(|| Row {
+        region: key.1.clone(),
         state: RowState::Waiting,
         detail: String::new(),
     });
@@ -352,15 +363,12 @@ fn apply(rows: &mut IndexMap<String, Row>, e: &Event) {
     {
         return;
     }
-    if let Event::StackStart { region, .. } = e {
-        row.region.clone_from(region);
-    }
     row.state = state;
     row.detail = detail;
 }
 
-fn frame_lines(title: &str, rows: &IndexMap<String, Row>) -> Vec<String> {
-    let name_w = rows.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+fn frame_lines(title: &str, rows: &IndexMap<(String, String), Row>) -> Vec<String> {
+    let name_w = rows.keys().map(|k| k.0.chars().count()).max().unwrap_or(0);
     let region_w = rows.values().map(|r| r.region.len()).max().unwrap_or(0);
     let done = rows
         .values()
@@ -372,7 +380,7 @@ fn frame_lines(title: &str, rows: &IndexMap<String, Row>) -> Vec<String> {
         })
         .count();
     let mut lines = vec![format!("{title} [{done}/{}]", rows.len())];
-    for (name, r) in rows {
+    for ((name, _), r) in rows {
         let mark = match r.state {
             RowState::Waiting => "·",
             RowState::Running => "›",

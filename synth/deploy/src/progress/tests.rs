@@ -9,6 +9,12 @@ fn events() -> Vec<Event> {
     let res =
         |stack: &str, id: &str, ty: &str, status: &str, reason: Option<&str>| Event::Resource {
             stack: stack.into(),
+            region: if stack.ends_with("-dr") {
+                "us-west-2"
+            } else {
+                "us-east-1"
+            }
+            .into(),
             logical_id: id.into(),
             resource_type: ty.into(),
             status: status.into(),
@@ -25,11 +31,13 @@ fn events() -> Vec<Event> {
         },
         Event::Asset {
             stack: "banca-data".into(),
+            region: "us-east-1".into(),
             destination: "s3://cdk-hnb659fds-assets-123456789012-us-east-1/abc.zip".into(),
             uploaded: true,
         },
         Event::ChangeSet {
             stack: "banca-data".into(),
+            region: "us-east-1".into(),
             name: "banca-deploy".into(),
             changes: 2,
         },
@@ -76,6 +84,7 @@ fn events() -> Vec<Event> {
         },
         Event::StackSkipped {
             stack: "banca-backend-dr".into(),
+            region: "us-west-2".into(),
             reason: "banca-data-dr did not deploy".into(),
         },
     ]
@@ -116,6 +125,30 @@ fn live_view_on_a_terminal_redraws_one_line_per_stack() {
     );
     insta::assert_snapshot!("live_frames", frames.join("\n---\n"));
     insta::assert_snapshot!("live_final_screen", screen(&captured.stderr()).join("\n"));
+}
+
+#[test]
+fn stacks_of_one_name_in_two_regions_get_a_line_each() {
+    let (printer, captured) = Printer::capture_terminal(&OutputArgs::default());
+    let rows = vec![
+        ("CDKToolkit".to_owned(), "us-east-1".to_owned()),
+        ("CDKToolkit".to_owned(), "us-west-2".to_owned()),
+    ];
+    let progress = Progress::new(&printer, "bootstrapping", &rows);
+    progress.event(Event::StackDone {
+        stack: "CDKToolkit".into(),
+        region: "us-west-2".into(),
+        outcome: Outcome::Bootstrapped,
+        elapsed_ms: 900,
+    });
+    assert_eq!(
+        screen(&captured.stderr()),
+        vec![
+            "bootstrapping [1/2]",
+            " · CDKToolkit  us-east-1  waiting",
+            " ✔ CDKToolkit  us-west-2  bootstrapped (0.9s)",
+        ]
+    );
 }
 
 #[test]
