@@ -349,12 +349,30 @@ pub async fn change_set_changes(
     let region = &stack.environment.region;
     let cfn = aws.cloudformation(region);
     let name = "banca-diff";
-    let created = cfn
-        .create_change_set()
+    let account = if stack.template_body.len() > 51_200 {
+        crate::deploy::account_of(aws, stack).await?
+    } else {
+        String::new()
+    };
+    let mut create = cfn.create_change_set();
+    match crate::deploy::template_source(stack, &account)? {
+        crate::deploy::TemplateSource::Body(b) => create = create.template_body(b),
+        crate::deploy::TemplateSource::Url(u) => {
+            // A template too large to send inline must be in the asset bucket first (as
+            // `cdk diff --change-set` does); assets are content-addressed, so this is safe.
+            let (quiet, _) = Printer::capture(&banca_synth::cli::OutputArgs {
+                json: false,
+                quiet: true,
+            });
+            let progress = Progress::new(&quiet, "", &[]);
+            crate::deploy::publish_assets(aws, stack, &account, &progress).await?;
+            create = create.template_url(u);
+        }
+    }
+    let created = create
         .stack_name(&stack.stack_name)
         .change_set_name(name)
         .change_set_type(ChangeSetType::Update)
-        .template_body(&stack.template_body)
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .capabilities(Capability::CapabilityAutoExpand)

@@ -87,7 +87,7 @@ pub struct Deployment {
 /// The inline template body limit; larger templates go through the asset bucket.
 const MAX_INLINE_TEMPLATE: usize = 51_200;
 
-async fn account_of(aws: &Aws, stack: &Stack) -> Result<String, Error> {
+pub(crate) async fn account_of(aws: &Aws, stack: &Stack) -> Result<String, Error> {
     match &stack.environment.account {
         Some(a) => Ok(a.clone()),
         None => aws.account(&stack.environment.region).await,
@@ -492,13 +492,13 @@ pub async fn deploy_stack(
     Ok(out)
 }
 
-enum TemplateSource {
+pub(crate) enum TemplateSource {
     Body(String),
     Url(String),
 }
 
 /// The template inline when it fits, else its published asset's URL.
-fn template_source(stack: &Stack, account: &str) -> Result<TemplateSource, Error> {
+pub(crate) fn template_source(stack: &Stack, account: &str) -> Result<TemplateSource, Error> {
     if stack.template_body.len() <= MAX_INLINE_TEMPLATE {
         return Ok(TemplateSource::Body(stack.template_body.clone()));
     }
