@@ -202,7 +202,14 @@ async fn rotate(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
             Err(resp) => return resp,
         }
     };
-    match sim.rotate_signing_key(r.retire_previous) {
+    // Key generation is CPU-bound: keep it off the async workers.
+    let retire = r.retire_previous;
+    let rotated = tokio::task::spawn_blocking(move || sim.rotate_signing_key(retire)).await;
+    let rotated = match rotated {
+        Ok(r) => r,
+        Err(_) => Err(crate::SimError::Crypto),
+    };
+    match rotated {
         Ok(kid) => Json(serde_json::json!({"kid": kid})).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
