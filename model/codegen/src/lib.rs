@@ -1374,7 +1374,11 @@ fn emit_struct(code: &mut String, s: &StructDef, prefix: &str, is_resource: bool
 fn emit_builder(s: &StructDef, prefix: &str, target: &str) -> String {
     let mut code = String::new();
     let n = &s.name;
-    writeln!(code, "/// Builder of [`{n}`].\n#[derive(Debug, Clone, Default)]\npub struct {n}Builder {{").ok();
+    writeln!(
+        code,
+        "/// Builder of [`{n}`].\n#[derive(Debug, Clone, Default)]\npub struct {n}Builder {{"
+    )
+    .ok();
     for f in &s.fields {
         let inner = f.ty.rust(prefix);
         let inner = if f.boxed {
