@@ -37,19 +37,51 @@ pub struct StackView<'a> {
     pub env: &'a Environment,
     /// Its resources by logical id.
     pub resources: &'a IndexMap<String, ResourceNode>,
+    /// For each logical id, the resources of this stack whose properties reference it. Built
+    /// once per stack, so rules asking "who references this queue?" stay linear in the stack's
+    /// size instead of walking every resource per question.
+    pub referrers: std::collections::HashMap<String, Vec<&'a ResourceNode>>,
 }
 
-impl StackView<'_> {
+impl<'a> StackView<'a> {
+    /// The view of `resources`, with its reference index.
+    pub fn new(
+        stack: StackId,
+        name: &'a str,
+        env: &'a Environment,
+        resources: &'a IndexMap<String, ResourceNode>,
+    ) -> Self {
+        let mut referrers: std::collections::HashMap<String, Vec<&'a ResourceNode>> =
+            std::collections::HashMap::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for node in resources.values() {
+            ids.clear();
+            crate::tree::collect_references(&node.entry.properties, stack, &mut ids);
+            for id in &ids {
+                referrers.entry(id.clone()).or_default().push(node);
+            }
+        }
+        Self {
+            stack,
+            name,
+            env,
+            resources,
+            referrers,
+        }
+    }
+
     /// Resources of `type_name` whose properties reference `logical_id`.
     pub fn referencing<'b>(
         &'b self,
         type_name: &'b str,
         logical_id: &'b str,
     ) -> impl Iterator<Item = &'b ResourceNode> + 'b {
-        self.resources.values().filter(move |r| {
-            r.entry.type_name == type_name
-                && crate::tree::references(&r.entry.properties, self.stack, logical_id)
-        })
+        self.referrers
+            .get(logical_id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |r| r.entry.type_name == type_name)
     }
 }
 

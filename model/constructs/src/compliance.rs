@@ -172,21 +172,20 @@ pub const RULES: &[Rule] = &[
         description: "the queue has a DLQ, or is one",
         check: |n, s| {
             !present(prop(n, &["RedrivePolicy"]))
-                && !s.resources.values().any(|q| {
-                    q.entry.type_name == "AWS::SQS::Queue"
-                        && q.entry
+                && !s.referencing("AWS::SQS::Queue", &n.logical_id).any(|q| {
+                    q.entry
+                        .properties
+                        .get("RedrivePolicy")
+                        .is_some_and(|r| crate::tree::references(r, s.stack, &n.logical_id))
+                })
+                && !s
+                    .referencing("AWS::SNS::Subscription", &n.logical_id)
+                    .any(|sub| {
+                        sub.entry
                             .properties
                             .get("RedrivePolicy")
                             .is_some_and(|r| crate::tree::references(r, s.stack, &n.logical_id))
-                })
-                && !s.resources.values().any(|sub| {
-                    sub.entry.type_name == "AWS::SNS::Subscription"
-                        && sub
-                            .entry
-                            .properties
-                            .get("RedrivePolicy")
-                            .is_some_and(|r| crate::tree::references(r, s.stack, &n.logical_id))
-                })
+                    })
         },
     },
     Rule {

@@ -160,12 +160,12 @@ fn run_aspects(
     let mut findings = Vec::new();
     let mut suppressed = vec![Vec::new(); stacks.len()];
     for (i, nodes) in stacks.iter().enumerate() {
-        let view = StackView {
-            stack: StackId(i),
-            name: &state.stacks[i].name,
-            env: env_of(state, StackId(i)),
-            resources: nodes,
-        };
+        let view = StackView::new(
+            StackId(i),
+            &state.stacks[i].name,
+            env_of(state, StackId(i)),
+            nodes,
+        );
         for (_, scope, check) in &checks {
             for node in nodes.values() {
                 if !(node.path == *scope || node.path.starts_with(&format!("{scope}/"))) {

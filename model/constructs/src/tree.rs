@@ -760,6 +760,32 @@ pub fn logical_id(stack_path: &str, path: &str) -> String {
     format!("{human}{hash}")
 }
 
+/// Every logical id of `stack` that `v` references, by token or by Ref/GetAtt: exactly the ids
+/// for which [`references`] is true.
+pub fn collect_references(v: &Json, stack: StackId, out: &mut std::collections::BTreeSet<String>) {
+    if let Some(t) = Token::from_json(v) {
+        if t.stack == stack {
+            out.insert(t.logical_id.clone());
+        }
+        return;
+    }
+    match v {
+        Json::Array(a) => a.iter().for_each(|x| collect_references(x, stack, out)),
+        Json::Object(m) => {
+            if let Some(Json::String(r)) = m.get("Ref") {
+                out.insert(r.clone());
+            }
+            if let Some(Json::Array(a)) = m.get("Fn::GetAtt")
+                && let Some(r) = a.first().and_then(Json::as_str)
+            {
+                out.insert(r.to_owned());
+            }
+            m.values().for_each(|x| collect_references(x, stack, out));
+        }
+        _ => {}
+    }
+}
+
 /// Whether `v` references the resource `logical_id` of `stack`, by token or by Ref/GetAtt.
 pub fn references(v: &Json, stack: StackId, logical_id: &str) -> bool {
     if let Some(t) = Token::from_json(v) {
