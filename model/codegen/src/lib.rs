@@ -995,7 +995,7 @@ impl<'a> ResourceGen<'a> {
     }
 
     /// Boxes struct fields that would otherwise make a type contain itself.
-    fn box_cycles(&mut self, resource: &mut StructDef) {
+    fn box_cycles(&mut self) {
         let direct: HashMap<String, Vec<String>> = self
             .items
             .iter()
@@ -1045,7 +1045,6 @@ impl<'a> ResourceGen<'a> {
                 }
             }
         }
-        let _ = resource;
     }
 
     fn emit(mut self, attrs: &[String]) -> Result<Emitted, Error> {
@@ -1070,7 +1069,7 @@ impl<'a> ResourceGen<'a> {
         let rname = self.resource_name.clone();
         self.taken.insert(rname.clone());
         let mut resource = self.struct_def(root, &rname, self.type_name, &skip)?;
-        self.box_cycles(&mut resource);
+        self.box_cycles();
         let create_only = pointers(root, "createOnlyProperties");
         let write_only = pointers(root, "writeOnlyProperties");
         for f in &mut resource.fields {
@@ -1114,7 +1113,7 @@ impl<'a> ResourceGen<'a> {
             "///\n/// Build it with [`{rname}::builder`]; nested property types are in [`{m}`]."
         )
         .ok();
-        emit_struct(&mut code, &resource, &format!("{m}::"), true);
+        emit_struct(&mut code, &resource, &format!("{m}::"));
         writeln!(
             code,
             "impl {rname} {{\n    /// A builder of this resource.\n    pub fn builder() -> builders::{rname}Builder {{\n        builders::{rname}Builder::default()\n    }}\n}}\n\
@@ -1162,7 +1161,7 @@ impl<'a> ResourceGen<'a> {
             match it {
                 Item::Struct(s) => {
                     writeln!(code, "/// `{}` property type.", s.label).ok();
-                    emit_struct(&mut code, s, "", false);
+                    emit_struct(&mut code, s, "");
                     writeln!(code, "impl {n} {{\n    /// A builder of this property type.\n    pub fn builder() -> builders::{n}Builder {{\n        builders::{n}Builder::default()\n    }}\n}}", n = s.name).ok();
                     nested_builders.push_str(&emit_builder(s, "super::", "super::"));
                     literal_from.push(s.name.clone());
@@ -1302,7 +1301,7 @@ fn field_ty(f: &Field, prefix: &str) -> String {
     }
 }
 
-fn emit_struct(code: &mut String, s: &StructDef, prefix: &str, is_resource: bool) {
+fn emit_struct(code: &mut String, s: &StructDef, prefix: &str) {
     let all_optional = s.fields.iter().all(|f| !f.required);
     let default = if all_optional { ", Default" } else { "" };
     writeln!(code, "#[derive(Debug, Clone, PartialEq, Serialize{default})]\n#[non_exhaustive]\npub struct {} {{", s.name).ok();
@@ -1368,7 +1367,6 @@ fn emit_struct(code: &mut String, s: &StructDef, prefix: &str, is_resource: bool
         .ok();
     }
     writeln!(code, "    }}\n}}").ok();
-    let _ = is_resource;
 }
 
 fn emit_builder(s: &StructDef, prefix: &str, target: &str) -> String {
