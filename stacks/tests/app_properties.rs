@@ -389,6 +389,74 @@ fn dr_replicas_present() {
     );
 }
 
+/// The DR region runs at standby capacity behind one switch per stack, the `Capacity`
+/// parameter (`standby` by default, `active` after `banca dr failover`): the UAA group's
+/// minimum, the transfer processor's reserved concurrency and the API handlers' provisioned
+/// concurrency take the primary's figures only when it is `active`. The primary has no switch.
+#[test]
+fn dr_capacity_follows_one_switch_per_stack() {
+    let c = config();
+    let (active, standby) = (&c.capacity.primary, &c.capacity.standby);
+    for (name, t) in templates() {
+        let has_switch = t
+            .get("Parameters")
+            .is_some_and(|p| p.get("Capacity").is_some());
+        if !name.starts_with("banca-dr-") {
+            assert!(!has_switch, "{name}: only DR stacks scale on failover");
+            continue;
+        }
+        let text = serde_json::to_string(&t["Resources"]).expect("json");
+        assert_eq!(has_switch, text.contains("ActiveCapacity"), "{name}");
+        if has_switch {
+            assert_eq!(
+                t["Parameters"]["Capacity"],
+                json!({"Type": "String", "Default": "standby", "AllowedValues": ["standby", "active"],
+                    "Description": "standby: warm-standby capacity; active: the primary's capacity (set by `banca dr failover`)"}),
+                "{name}"
+            );
+            assert_eq!(
+                t["Conditions"]["ActiveCapacity"],
+                json!({"Fn::Equals": [{"Ref": "Capacity"}, "active"]}),
+                "{name}"
+            );
+        }
+    }
+    let asg = resources_in("banca-dr-identity", "AWS::AutoScaling::AutoScalingGroup");
+    assert_eq!(
+        asg[0].1["Properties"]["MinSize"],
+        json!({"Fn::If": ["ActiveCapacity", active.uaa_min_instances.to_string(), standby.uaa_min_instances.to_string()]})
+    );
+    let max: u32 = asg[0].1["Properties"]["MaxSize"]
+        .as_str()
+        .and_then(|m| m.parse().ok())
+        .expect("MaxSize");
+    assert!(
+        max >= active.uaa_min_instances,
+        "active capacity fits the group"
+    );
+    // Every synchronous API handler has its `live` alias in both regions; in DR its
+    // provisioned concurrency is the primary's when active, none when standby.
+    for stage in STAGES {
+        let aliases: Vec<_> = ["otp", "onboarding", "backend"]
+            .iter()
+            .flat_map(|s| resources_in(&stack(stage, s), "AWS::Lambda::Alias"))
+            .collect();
+        assert_eq!(aliases.len(), 4, "{stage}");
+        for (id, a) in aliases {
+            let pc = &a["Properties"]["ProvisionedConcurrencyConfig"];
+            let expected = if stage == "primary" {
+                json!({"ProvisionedConcurrentExecutions": active.api_provisioned_concurrency})
+            } else {
+                assert_eq!(standby.api_provisioned_concurrency, 0);
+                json!({"Fn::If": ["ActiveCapacity",
+                    {"ProvisionedConcurrentExecutions": active.api_provisioned_concurrency},
+                    {"Ref": "AWS::NoValue"}]})
+            };
+            assert_eq!(pc, &expected, "{stage} {id}");
+        }
+    }
+}
+
 /// Network: NAT per AZ in the primary, one in dr; 8 interface and 2 gateway endpoints; flow
 /// logs; the HA VPN with two customer gateways.
 #[test]
@@ -732,11 +800,14 @@ fn handler_environment_matches_what_handlers_read() {
         let tp = functions["transfer-processor"];
         assert_eq!(
             tp["ReservedConcurrentExecutions"],
-            json!(if stage == "primary" {
-                c.capacity.primary.transfer_reserved_concurrency
+            if stage == "primary" {
+                json!(c.capacity.primary.transfer_reserved_concurrency)
             } else {
-                c.capacity.standby.transfer_reserved_concurrency
-            })
+                // Standby until `banca dr failover` flips the stack's capacity switch.
+                json!({"Fn::If": ["ActiveCapacity",
+                    c.capacity.primary.transfer_reserved_concurrency,
+                    c.capacity.standby.transfer_reserved_concurrency]})
+            }
         );
         assert_eq!(
             tp["Environment"]["Variables"]["CORE_SECRET_ID"],

@@ -276,6 +276,11 @@ impl Function {
         }
     }
 
+    /// The `live` alias (present with provisioned concurrency).
+    pub fn alias(&self) -> Option<&ResourceRef> {
+        self.alias.as_ref()
+    }
+
     /// The function's name.
     pub fn name(&self) -> Token {
         self.resource.reference()

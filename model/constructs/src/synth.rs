@@ -429,6 +429,8 @@ fn resolve(
             .clone()
             .unwrap_or_else(|| format!("{} {} {}", state.id, stage.id, data.id));
         let mut template = Template::new().with_description(description);
+        template.parameters.clone_from(&data.parameters);
+        template.conditions.clone_from(&data.conditions);
         let mut errs = Vec::new();
         for (id, node) in std::mem::take(&mut stacks[i]) {
             if let Err(e) = template.add_entry(&id, node.entry) {

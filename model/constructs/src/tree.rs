@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::rc::Rc;
 
-use banca_model::template::{DeletionPolicy, ResourceEntry};
+use banca_model::template::{DeletionPolicy, Parameter, ResourceEntry};
 use indexmap::IndexMap;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -196,6 +196,8 @@ pub(crate) struct StackData {
     pub(crate) props: StackProps,
     pub(crate) resources: IndexMap<String, ResourceNode>,
     pub(crate) outputs: IndexMap<String, (Json, Option<String>)>,
+    pub(crate) parameters: IndexMap<String, Parameter>,
+    pub(crate) conditions: IndexMap<String, Json>,
     pub(crate) kept_exports: BTreeSet<Token>,
     pub(crate) assets: BTreeSet<LambdaAsset>,
     pub(crate) explicit_deps: BTreeSet<StackId>,
@@ -313,6 +315,8 @@ impl App {
             props,
             resources: IndexMap::new(),
             outputs: IndexMap::new(),
+            parameters: IndexMap::new(),
+            conditions: IndexMap::new(),
             kept_exports: BTreeSet::new(),
             assets: BTreeSet::new(),
             explicit_deps: BTreeSet::new(),
@@ -545,6 +549,45 @@ impl Scope {
             rule: rule.to_owned(),
             reason: reason.to_owned(),
         });
+    }
+
+    /// Adds a parameter to this scope's stack, once: a second call with the same name and the
+    /// same definition is a no-op (several constructs may share one switch), a different
+    /// definition is an error. Returns its `Ref`.
+    pub fn add_parameter(&self, name: &str, parameter: Parameter) -> Result<Json, SynthError> {
+        let stack = self.stack_id()?;
+        let mut s = self.app.state.borrow_mut();
+        let data = &mut s.stacks[stack.0];
+        match data.parameters.get(name) {
+            Some(p) if *p != parameter => {
+                return Err(SynthError::DuplicateId {
+                    path: format!("{}/{name}", data.path),
+                });
+            }
+            Some(_) => {}
+            None => {
+                data.parameters.insert(name.to_owned(), parameter);
+            }
+        }
+        Ok(json!({ "Ref": name }))
+    }
+
+    /// Adds a condition (`Fn::Equals`, `Fn::And`, ...) to this scope's stack, once, like
+    /// [`Scope::add_parameter`]; use its name in `Fn::If` or a resource's `Condition`.
+    pub fn add_condition(&self, name: &str, condition: Json) -> Result<(), SynthError> {
+        let stack = self.stack_id()?;
+        let mut s = self.app.state.borrow_mut();
+        let data = &mut s.stacks[stack.0];
+        match data.conditions.get(name) {
+            Some(c) if *c != condition => Err(SynthError::DuplicateId {
+                path: format!("{}/{name}", data.path),
+            }),
+            Some(_) => Ok(()),
+            None => {
+                data.conditions.insert(name.to_owned(), condition);
+                Ok(())
+            }
+        }
     }
 
     /// Adds an output to this scope's stack (not exported). Use [`Scope::export_value`] for

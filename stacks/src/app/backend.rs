@@ -28,7 +28,7 @@ use serde_json::{Value as Json, json};
 
 use super::messaging::timeouts;
 use super::secrets::grant_read;
-use super::{Handler, Region, Role, Shared, local_arn};
+use super::{Handler, Pick, Region, Role, Shared, local_arn};
 
 /// Log retention of every handler, days.
 pub const LOG_RETENTION_DAYS: u32 = 365;
@@ -41,8 +41,10 @@ pub(crate) struct Spec<'a> {
     pub memory_mb: u32,
     pub in_vpc: bool,
     pub environment: Vec<(&'a str, Json)>,
-    pub reserved: Option<u32>,
-    pub provisioned: Option<u32>,
+    /// Reserved concurrency, from the region's capacity (scaled by the DR capacity switch).
+    pub reserved: Option<Pick>,
+    /// Provisioned concurrency of a `live` alias, likewise.
+    pub provisioned: Option<Pick>,
 }
 
 impl<'a> Spec<'a> {
@@ -80,7 +82,8 @@ pub(crate) fn function(
             json!(format!("{}:", r.config.project)),
         );
     }
-    Function::new(
+    let peak = |p: Option<Pick>| p.map(|p| r.peak(p)).filter(|n| *n > 0);
+    let f = Function::new(
         s,
         spec.id,
         FunctionProps {
@@ -94,12 +97,38 @@ pub(crate) fn function(
                 subnets: SubnetType::Private,
                 security_groups: vec![env.net.app_sg.clone()],
             }),
-            reserved_concurrency: spec.reserved.filter(|n| *n > 0),
-            provisioned_concurrency: spec.provisioned.filter(|n| *n > 0),
+            reserved_concurrency: peak(spec.reserved),
+            provisioned_concurrency: peak(spec.provisioned),
             description: Some(format!("{} ({})", spec.handler, r.stage_id())),
             ..FunctionProps::new(r.asset(spec.handler)?)
         },
-    )
+    )?;
+    if let Some(pick) = spec.reserved.filter(|p| r.peak(*p) > 0) {
+        f.resource()
+            .set_property("ReservedConcurrentExecutions", r.scaled(s, pick, false)?);
+    }
+    if let (Some(pick), Some(alias)) = (spec.provisioned, f.alias()) {
+        let n = r.scaled(s, pick, false)?;
+        alias.set_property(
+            "ProvisionedConcurrencyConfig",
+            match n {
+                Json::Number(_) => json!({"ProvisionedConcurrentExecutions": n}),
+                Json::Object(ref o) if o.contains_key("Fn::If") => {
+                    let wrap = |v: &Json| {
+                        if v.is_number() {
+                            json!({"ProvisionedConcurrentExecutions": v})
+                        } else {
+                            v.clone()
+                        }
+                    };
+                    let branches = &o["Fn::If"];
+                    json!({"Fn::If": [branches[0], wrap(&branches[1]), wrap(&branches[2])]})
+                }
+                other => other,
+            },
+        );
+    }
+    Ok(f)
 }
 
 /// Lets `f` send e-mail from the configured sender's address and domain identities.
@@ -117,8 +146,8 @@ pub(crate) fn grant_ses_send(r: &Region<'_>, f: &Function) {
 }
 
 /// Provisioned concurrency of the synchronous API handlers in this region.
-pub(crate) fn api_provisioned(r: &Region<'_>) -> Option<u32> {
-    Some(r.capacity.api_provisioned_concurrency)
+pub(crate) fn api_provisioned() -> Option<Pick> {
+    Some(|c| c.api_provisioned_concurrency)
 }
 
 /// The functions of the stack.
@@ -176,7 +205,7 @@ pub(crate) fn build(r: &Region<'_>, env: &Shared<'_>) -> Result<Backend, SynthEr
                     json!((u64::from(t.review_deadline_seconds) * 1000).to_string()),
                 ),
             ],
-            reserved: Some(r.capacity.transfer_reserved_concurrency),
+            reserved: Some(|c| c.transfer_reserved_concurrency),
             ..Spec::new("TransferProcessor", "transfer-processor")
         },
     )?;
@@ -263,7 +292,7 @@ pub(crate) fn build(r: &Region<'_>, env: &Shared<'_>) -> Result<Backend, SynthEr
                 ("INDEPENDENT_BASE_URL", json!(sys.independent.base_url)),
                 ("INDEPENDENT_SECRET_ID", json!(sys.independent.secret_name)),
             ],
-            provisioned: api_provisioned(r),
+            provisioned: api_provisioned(),
             ..Spec::new("UserSummary", "user-summary")
         },
     )?;

@@ -150,10 +150,12 @@ pub(crate) fn build(
         "Uaa",
         AutoScalingGroupProps {
             min_capacity: r.capacity.uaa_min_instances,
-            max_capacity: r.capacity.uaa_min_instances.max(4),
+            max_capacity: r.peak(|c| c.uaa_min_instances).max(4),
             ..AutoScalingGroupProps::new(&env.net.vpc, env.sec.data_key.clone())
         },
     )?;
+    asg.resource()
+        .set_property("MinSize", r.scaled(&s, |c| c.uaa_min_instances, true)?);
     let alb = LoadBalancer::new(
         &s,
         "UaaLoadBalancer",

@@ -32,6 +32,7 @@
 use std::collections::BTreeMap;
 
 use banca_constructs::{App, Environment, LambdaAsset, Scope, StackProps, StageId, SynthError};
+use banca_model::template::Parameter;
 use serde_json::{Value as Json, json};
 
 use crate::config::{Capacity, Config};
@@ -138,11 +139,73 @@ impl Region<'_> {
             })
     }
 
+    /// A capacity figure (`pick` of a [`Capacity`]) as a template value. The primary states its
+    /// own. A DR stack states both through its capacity switch: the stack parameter
+    /// [`CAPACITY_PARAMETER`] (`standby` by default; `banca dr failover` sets it to `active`)
+    /// picks the standby or the primary figure, so a failover raises capacity with a
+    /// CloudFormation update and leaves nothing drifted. Zero means "none": `AWS::NoValue`.
+    pub fn scaled(&self, s: &Scope, pick: Pick, as_text: bool) -> Result<Json, SynthError> {
+        let value = |n: u32| match (n, as_text) {
+            (0, _) => json!({"Ref": "AWS::NoValue"}),
+            (n, true) => json!(n.to_string()),
+            (n, false) => json!(n),
+        };
+        let own = pick(self.capacity);
+        match self.role {
+            Role::Primary => Ok(value(own)),
+            Role::Dr => {
+                let active = pick(&self.config.capacity.primary);
+                if active == own {
+                    return Ok(value(own));
+                }
+                self.capacity_switch(s)?;
+                Ok(json!({"Fn::If": [ACTIVE_CAPACITY_CONDITION, value(active), value(own)]}))
+            }
+        }
+    }
+
+    /// The largest figure this region's stacks can run at (the primary's own; in the DR
+    /// region, the larger of standby and active).
+    pub fn peak(&self, pick: Pick) -> u32 {
+        match self.role {
+            Role::Primary => pick(self.capacity),
+            Role::Dr => pick(self.capacity).max(pick(&self.config.capacity.primary)),
+        }
+    }
+
+    fn capacity_switch(&self, s: &Scope) -> Result<(), SynthError> {
+        s.add_parameter(
+            CAPACITY_PARAMETER,
+            Parameter::new("String")
+                .description(
+                    "standby: warm-standby capacity; active: the primary's capacity (set by `banca dr failover`)",
+                )
+                .default_value(STANDBY)
+                .allowed_values([STANDBY, ACTIVE]),
+        )?;
+        s.add_condition(
+            ACTIVE_CAPACITY_CONDITION,
+            json!({"Fn::Equals": [{"Ref": CAPACITY_PARAMETER}, ACTIVE]}),
+        )
+    }
+
     /// A name unique per project and stage, e.g. `banca-primary-photos`.
     pub fn name(&self, what: &str) -> String {
         format!("{}-{}-{what}", self.config.project, self.stage_id())
     }
 }
+
+/// The stack parameter of a DR stack's capacity switch (see [`Region::scaled`]).
+pub const CAPACITY_PARAMETER: &str = "Capacity";
+/// The condition that holds when the switch is `active`.
+pub const ACTIVE_CAPACITY_CONDITION: &str = "ActiveCapacity";
+/// The switch's default: warm-standby capacity.
+pub const STANDBY: &str = "standby";
+/// The switch after a failover: the primary's capacity.
+pub const ACTIVE: &str = "active";
+
+/// Picks one figure of a [`Capacity`].
+pub(crate) type Pick = fn(&Capacity) -> u32;
 
 /// A name shared by both regions (global tables and replicated secrets keep one name).
 pub(crate) fn global_name(config: &Config, what: &str) -> String {

@@ -86,7 +86,7 @@ pub(crate) fn build(
                 ("AUDIT_QUEUE_URL", env.msg.audit.url().to_json()),
                 ("UPLOAD_PREFIX", json!(UPLOAD_PREFIX)),
             ],
-            provisioned: api_provisioned(r),
+            provisioned: api_provisioned(),
             ..Spec::new("Signup", "signup")
         },
     )?;

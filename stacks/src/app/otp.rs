@@ -50,7 +50,7 @@ pub(crate) fn build(r: &Region<'_>, env: &Shared<'_>) -> Result<Otp, SynthError>
             timeout_secs: 10,
             in_vpc: true,
             environment: gen_env,
-            provisioned: api_provisioned(r),
+            provisioned: api_provisioned(),
             ..Spec::new("OtpGenerate", "otp-generate")
         },
     )?;
@@ -69,7 +69,7 @@ pub(crate) fn build(r: &Region<'_>, env: &Shared<'_>) -> Result<Otp, SynthError>
             timeout_secs: 10,
             in_vpc: true,
             environment: val_env,
-            provisioned: api_provisioned(r),
+            provisioned: api_provisioned(),
             ..Spec::new("OtpValidate", "otp-validate")
         },
     )?;
