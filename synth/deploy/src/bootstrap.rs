@@ -369,6 +369,9 @@ pub async fn bootstrap_region(
 ) -> Result<crate::deploy::Deployment, crate::Error> {
     let stack = toolkit_stack(region, account, qualifier, execution_policies)?;
     let opts = crate::deploy::DeployOptions {
+        // The toolkit stack is ours and fixed: no review step; and its outputs must be
+        // readable on every CloudFormation implementation.
+        method: crate::deploy::DeployMethod::Direct,
         concurrency: 1,
         require_approval: crate::deploy::RequireApproval::Never,
         force: false,

@@ -32,7 +32,7 @@ use serde::Serialize;
 use crate::assembly::{Assembly, Stack};
 use crate::aws::Aws;
 use crate::cfn::{self, Waiting};
-use crate::deploy::{DeployOptions, RequireApproval, deploy_all};
+use crate::deploy::{DeployMethod, DeployOptions, RequireApproval, deploy_all};
 use crate::destroy::destroy_all;
 use crate::diff::{RenderOptions, StackDiff, diff_templates};
 use crate::drift::drift_stack;
@@ -154,6 +154,9 @@ pub struct DeployArgs {
     /// Make a change set even for stacks that look unchanged.
     #[arg(long)]
     pub force: bool,
+    /// How new stacks are created: through a change set, or directly.
+    #[arg(long, value_enum, default_value_t = DeployMethod::ChangeSet)]
+    pub method: DeployMethod,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub wait: WaitArgs,
@@ -618,6 +621,7 @@ pub async fn deploy_with(args: &DeployArgs, printer: &Printer, aws: &Aws) -> Exi
         concurrency: usize::from(args.concurrency),
         require_approval: args.require_approval,
         force: args.force,
+        method: args.method,
         waiting: args.wait.waiting(),
         ..DeployOptions::default()
     };

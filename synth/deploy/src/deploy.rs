@@ -1,7 +1,8 @@
-//! Deploying stacks: publish assets (skipping what is there, by content hash); create a new
-//! stack directly; update an existing one through a change set, skipped and deleted when empty;
-//! wait while streaming events; report the root cause of a failure. Unchanged stacks (same
-//! template, parameters and tags as deployed) make no change set at all.
+//! Deploying stacks: publish assets (skipping what is there, by content hash); create or update
+//! through a change set (an update's change set is skipped and deleted when empty), or create
+//! directly with `--method direct`; wait while streaming events; report the root cause of a
+//! failure. Unchanged stacks (same template, parameters and tags as deployed) make no change
+//! set at all.
 
 use std::collections::BTreeMap;
 
@@ -40,9 +41,24 @@ impl RequireApproval {
     }
 }
 
+/// How a new stack is created (updates always go through a change set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployMethod {
+    /// A CREATE change set, executed (as `cdk deploy`).
+    #[default]
+    ChangeSet,
+    /// CreateStack directly (as `cdk deploy --method=direct`): termination protection from the
+    /// first second, one call fewer. moto registers outputs and exports only for stacks
+    /// created this way.
+    Direct,
+}
+
 /// How to deploy.
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
+    /// How new stacks are created.
+    pub method: DeployMethod,
     /// Most stacks deploying at once (across regions).
     pub concurrency: usize,
     /// When to ask.
@@ -58,6 +74,7 @@ pub struct DeployOptions {
 impl Default for DeployOptions {
     fn default() -> Self {
         Self {
+            method: DeployMethod::ChangeSet,
             concurrency: 4,
             require_approval: RequireApproval::Broadening,
             force: false,
@@ -360,7 +377,7 @@ pub async fn deploy_stack(
     )?;
     publish_assets(aws, stack, &account, progress).await?;
 
-    if !exists {
+    if !exists && opts.method == DeployMethod::Direct {
         return create_stack(
             aws,
             stack,
@@ -373,17 +390,23 @@ pub async fn deploy_stack(
         .await;
     }
     // A change set left by an interrupted run would make the create fail.
-    let _ = cfn
-        .delete_change_set()
-        .stack_name(&name)
-        .change_set_name(&opts.change_set_name)
-        .send()
-        .await;
+    if deployed.is_some() {
+        let _ = cfn
+            .delete_change_set()
+            .stack_name(&name)
+            .change_set_name(&opts.change_set_name)
+            .send()
+            .await;
+    }
     let mut create = cfn
         .create_change_set()
         .stack_name(&name)
         .change_set_name(&opts.change_set_name)
-        .change_set_type(ChangeSetType::Update)
+        .change_set_type(if exists {
+            ChangeSetType::Update
+        } else {
+            ChangeSetType::Create
+        })
         .description("banca deploy")
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
@@ -396,7 +419,7 @@ pub async fn deploy_stack(
         TemplateSource::Url(u) => create = create.template_url(u),
     }
     create = create
-        .set_parameters(Some(parameters(stack)))
+        .set_parameters(Some(parameters(stack, deployed.as_ref())))
         .set_tags(Some(tags(stack)));
     if let Some(role) = &stack.execution_role_arn {
         create = create.role_arn(substitute(role, &account, &region));
@@ -474,7 +497,11 @@ pub async fn deploy_stack(
         .await?
         .unwrap_or_default();
     sync_termination_protection(&cfn, stack, &d, &region).await?;
-    let outcome = Outcome::Updated;
+    let outcome = if exists {
+        Outcome::Updated
+    } else {
+        Outcome::Created
+    };
     let out = Deployment {
         stack: name.clone(),
         region: region.clone(),
@@ -518,17 +545,30 @@ pub(crate) fn template_source(stack: &Stack, account: &str) -> Result<TemplateSo
     )))
 }
 
-fn parameters(stack: &Stack) -> Vec<Parameter> {
-    stack
-        .parameters
-        .iter()
-        .map(|(k, v)| {
+/// The parameters to send: the assembly's values; on an update, every other parameter the
+/// template declares and the stack already has keeps its deployed value (as `cdk deploy`
+/// does), so a value set outside the assembly, e.g. a DR stack's capacity switch raised by
+/// `banca dr failover`, survives the next deploy instead of falling back to its default.
+fn parameters(stack: &Stack, deployed: Option<&Deployed>) -> Vec<Parameter> {
+    let given = stack.parameters.iter().map(|(k, v)| {
+        Parameter::builder()
+            .parameter_key(k)
+            .parameter_value(v)
+            .build()
+    });
+    let kept = deployed
+        .into_iter()
+        .flat_map(|d| d.parameters.keys())
+        .filter(|k| {
+            !stack.parameters.contains_key(*k) && stack.template.parameters.contains_key(*k)
+        })
+        .map(|k| {
             Parameter::builder()
                 .parameter_key(k)
-                .parameter_value(v)
+                .use_previous_value(true)
                 .build()
-        })
-        .collect()
+        });
+    given.chain(kept).collect()
 }
 
 fn tags(stack: &Stack) -> Vec<Tag> {
@@ -539,10 +579,8 @@ fn tags(stack: &Stack) -> Vec<Tag> {
         .collect()
 }
 
-/// A first deploy: CreateStack directly (as `cdk deploy --method=direct`). A change set would
-/// only list every resource as Add; creating directly also sets termination protection from
-/// the first second, and registers exports on every CloudFormation implementation (moto does
-/// not register the exports of a stack created through a change set).
+/// A first deploy with `--method direct`: CreateStack (as `cdk deploy --method=direct`), which
+/// also sets termination protection from the first second.
 async fn create_stack(
     aws: &Aws,
     stack: &Stack,
@@ -584,7 +622,7 @@ async fn create_stack(
         .set_notification_arns(
             (!stack.notification_arns.is_empty()).then(|| stack.notification_arns.clone()),
         )
-        .set_parameters(Some(parameters(stack)))
+        .set_parameters(Some(parameters(stack, None)))
         .set_tags(Some(tags(stack)));
     match template_source(stack, account)? {
         TemplateSource::Body(b) => create = create.template_body(b),

@@ -14,7 +14,7 @@ use banca_deploy::commands::{
     AppArgs, BootstrapArgs, DeployArgs, DestroyArgs, WaitArgs, bootstrap_with, deploy_with,
     destroy_with,
 };
-use banca_deploy::deploy::RequireApproval;
+use banca_deploy::deploy::{DeployMethod, RequireApproval};
 use banca_deploy::dr::{DrBootstrapArgs, DrCommand, Regions};
 use banca_synth::cli::{ExitStatus, OutputArgs, Printer};
 use common::{DR, PRIMARY};
@@ -67,6 +67,9 @@ fn deploy_args(app: &std::path::Path) -> DeployArgs {
         concurrency: 4,
         outputs_file: Some(app.join("outputs.json")),
         force: false,
+        // moto registers outputs and exports only for stacks created directly; the change-set
+        // create (the default) is shown on its own below.
+        method: DeployMethod::Direct,
         wait: wait(),
     }
 }
@@ -226,6 +229,7 @@ async fn moto_bootstrap_deploy_redeploy_dr_bootstrap_destroy() {
             require_approval: RequireApproval::Never,
             concurrency: 4,
             qualifier: "hnb659fds".into(),
+            method: DeployMethod::Direct,
             wait: wait(),
         }),
         &printer,
@@ -292,4 +296,79 @@ async fn moto_bootstrap_deploy_redeploy_dr_bootstrap_destroy() {
     }
     let lambda_gone = !stack_exists(&aws, PRIMARY, &format!("{p}-backend")).await;
     assert!(lambda_gone);
+}
+
+/// The default way to create a stack: a CREATE change set, executed and waited for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_a_new_stack_is_created_through_a_change_set() {
+    let aws = Aws::from_config(moto_config().await);
+    let p = common::prefix("c");
+    let app = common::temp_dir(&p);
+    common::write_app(&app, &p);
+    let (printer, out) = json_printer();
+    let status = bootstrap_with(
+        &BootstrapArgs {
+            regions: vec![PRIMARY.into()],
+            account: None,
+            qualifier: "hnb659fds".into(),
+            execution_policies: vec![],
+            app: AppArgs { app: app.clone() },
+            wait: wait(),
+        },
+        &printer,
+        &aws,
+    )
+    .await;
+    assert_eq!(status, ExitStatus::Success, "{}", out.stderr());
+    let (printer, out) = json_printer();
+    let args = DeployArgs {
+        stacks: vec![format!("{p}-global")],
+        exclusively: true,
+        all: false,
+        method: DeployMethod::ChangeSet,
+        ..deploy_args(&app)
+    };
+    let status = deploy_with(&args, &printer, &aws).await;
+    assert_eq!(status, ExitStatus::Success, "{}", out.stderr());
+    let results = records(&out.stdout(), "stack_result");
+    assert_eq!(results.len(), 1, "{}", out.stdout());
+    assert_eq!(results[0]["outcome"], "created");
+    assert_eq!(results[0]["executed_change_set"], true);
+    let change_sets = records(&out.stdout(), "change_set");
+    assert_eq!(change_sets.len(), 1, "{}", out.stdout());
+    assert_eq!(change_sets[0]["changes"], 1, "the one parameter, as an Add");
+    let cfn = aws.cloudformation(PRIMARY);
+    let d = banca_deploy::cfn::describe(&cfn, &format!("{p}-global"), PRIMARY)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, "CREATE_COMPLETE");
+    // Nothing left behind to block the next deploy.
+    let sets = cfn
+        .list_change_sets()
+        .stack_name(format!("{p}-global"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        sets.summaries()
+            .iter()
+            .all(|s| s.execution_status().map(|e| e.as_str()) != Some("AVAILABLE")),
+        "{sets:?}"
+    );
+    let (printer, out) = json_printer();
+    let status = destroy_with(
+        &DestroyArgs {
+            stacks: vec![format!("{p}-global")],
+            all: false,
+            force: true,
+            app: AppArgs { app: app.clone() },
+            concurrency: 1,
+            wait: wait(),
+        },
+        &printer,
+        &aws,
+    )
+    .await;
+    assert_eq!(status, ExitStatus::Success, "{}", out.stderr());
 }
