@@ -4,11 +4,16 @@
 //!   order, after the stacks they need elsewhere (the primary's global prerequisites), which
 //!   are left alone when already deployed.
 //! - `dr failover`: the runbook, in order: promote the RDS cross-region read replicas of the DR
-//!   stacks; raise each DR Auto Scaling group from standby to full capacity (MinSize and
-//!   DesiredCapacity to its MaxSize: standby runs at its minimum); fail Route 53 over by
-//!   inverting the health checks of the PRIMARY failover records, so the SECONDARY answers.
-//!   Each step is reported with its timing; `--dry-run` prints the plan and changes nothing.
-//! - `dr status`: what is deployed where, replication health, which region is active.
+//!   stacks; raise standby capacity: every DR stack with a capacity switch (a
+//!   [`CAPACITY_PARAMETER`] parameter allowing `standby` and `active`) is updated to `active`
+//!   with its previous template and every other parameter as it was (a CloudFormation update,
+//!   so nothing drifts; the stacks run concurrently), and an Auto Scaling group of a DR stack
+//!   without a switch is raised directly (MinSize and DesiredCapacity to its MaxSize); then
+//!   fail Route 53 over by inverting the health checks of the PRIMARY failover records, so the
+//!   SECONDARY answers. Each step is reported with its timing; `--dry-run` prints the plan and
+//!   changes nothing.
+//! - `dr status`: what is deployed where, the capacity switch of each DR stack, replication
+//!   health of the replicas (RDS status infos), which region is active.
 //!
 //! The steps come from the synthesized templates (which resources are replicas, ASGs, failover
 //! records) and the physical ids from CloudFormation, so the runbook follows the code.
@@ -23,10 +28,15 @@ use crate::assembly::{Assembly, Stack};
 use crate::aws::Aws;
 use crate::cfn::{self, Waiting};
 use crate::commands::{AppArgs, WaitArgs};
-use crate::deploy::{DeployOptions, RequireApproval, deploy_all};
+use crate::deploy::{DeployMethod, DeployOptions, RequireApproval, deploy_all};
 use crate::error::Error;
 use crate::plan::RunResult;
 use crate::progress::{Outcome, Progress};
+
+/// The stack parameter of a DR stack's capacity switch: `standby` (default) or `active`.
+pub const CAPACITY_PARAMETER: &str = "Capacity";
+/// The value that raises a DR stack to the primary's capacity.
+pub const ACTIVE_CAPACITY: &str = "active";
 
 /// The two regions.
 #[derive(Debug, Clone, clap::Args)]
@@ -68,6 +78,9 @@ pub struct DrBootstrapArgs {
     /// The bootstrap qualifier.
     #[arg(long, default_value = crate::bootstrap::DEFAULT_QUALIFIER)]
     pub qualifier: String,
+    /// How new stacks are created: through a change set, or directly.
+    #[arg(long, value_enum, default_value_t = DeployMethod::ChangeSet)]
+    pub method: DeployMethod,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub wait: WaitArgs,
@@ -85,6 +98,10 @@ pub struct DrFailoverArgs {
     /// Print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Resume the runbook at this step (1-based, as the plan numbers them), e.g. after a
+    /// step failed and its cause was fixed, or after doing a step by hand.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub from_step: u16,
     /// Do not ask for confirmation (promoting a replica cannot be undone).
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -184,6 +201,7 @@ async fn dr_bootstrap(
     let opts = DeployOptions {
         concurrency: usize::from(args.concurrency),
         require_approval: args.require_approval,
+        method: args.method,
         waiting,
         ..DeployOptions::default()
     };
@@ -241,7 +259,15 @@ pub enum Step {
         /// Logical id.
         logical_id: String,
     },
-    /// Raise an Auto Scaling group to full capacity.
+    /// Set a DR stack's capacity switch to `active` (a stack update with the previous
+    /// template).
+    ActivateCapacity {
+        /// Stack name.
+        stack: String,
+        /// Region.
+        region: String,
+    },
+    /// Raise an Auto Scaling group of a stack without a capacity switch to full capacity.
     RaiseCapacity {
         /// Stack name.
         stack: String,
@@ -270,6 +296,9 @@ impl Step {
             Step::PromoteReplica {
                 stack, logical_id, ..
             } => format!("promote RDS read replica {stack}/{logical_id}"),
+            Step::ActivateCapacity { stack, .. } => {
+                format!("raise {stack} to full capacity ({CAPACITY_PARAMETER}={ACTIVE_CAPACITY})")
+            }
             Step::RaiseCapacity {
                 stack, logical_id, ..
             } => format!("raise Auto Scaling group {stack}/{logical_id} to full capacity"),
@@ -296,6 +325,13 @@ pub fn failover_plan(assembly: &Assembly, regions: &Regions) -> Vec<Step> {
     let mut dns = Vec::new();
     for s in &assembly.stacks {
         let in_dr = s.environment.region == regions.dr_region;
+        let switched = in_dr && has_capacity_switch(s);
+        if switched {
+            raise.push(Step::ActivateCapacity {
+                stack: s.stack_name.clone(),
+                region: s.environment.region.clone(),
+            });
+        }
         for (id, r) in &s.template.resources {
             let p = &r.properties;
             match r.type_name.as_str() {
@@ -308,11 +344,13 @@ pub fn failover_plan(assembly: &Assembly, regions: &Regions) -> Vec<Step> {
                         logical_id: id.clone(),
                     });
                 }
-                "AWS::AutoScaling::AutoScalingGroup" if in_dr => raise.push(Step::RaiseCapacity {
-                    stack: s.stack_name.clone(),
-                    region: s.environment.region.clone(),
-                    logical_id: id.clone(),
-                }),
+                "AWS::AutoScaling::AutoScalingGroup" if in_dr && !switched => {
+                    raise.push(Step::RaiseCapacity {
+                        stack: s.stack_name.clone(),
+                        region: s.environment.region.clone(),
+                        logical_id: id.clone(),
+                    })
+                }
                 "AWS::Route53::RecordSet"
                     if p.get("Failover").and_then(Json::as_str) == Some("PRIMARY") =>
                 {
@@ -335,24 +373,165 @@ pub fn failover_plan(assembly: &Assembly, regions: &Regions) -> Vec<Step> {
     promote.into_iter().chain(raise).chain(dns).collect()
 }
 
+/// Whether the stack declares a capacity switch that accepts `active`.
+pub fn has_capacity_switch(stack: &Stack) -> bool {
+    stack
+        .template
+        .parameters
+        .get(CAPACITY_PARAMETER)
+        .is_some_and(|p| {
+            p.allowed_values.is_empty()
+                || p.allowed_values
+                    .iter()
+                    .any(|v| v.as_str() == Some(ACTIVE_CAPACITY))
+        })
+}
+
+/// Sets the capacity switch of a deployed DR stack to `active`: UpdateStack with the previous
+/// template and every other parameter's previous value, then waits.
+async fn activate_capacity(
+    aws: &Aws,
+    stack: &str,
+    region: &str,
+    waiting: Waiting,
+    progress: &Progress<'_>,
+) -> Result<String, Error> {
+    use aws_sdk_cloudformation::types::{Capability, Parameter};
+    let cfn = aws.cloudformation(region);
+    let Some(d) = cfn::describe(&cfn, stack, region).await? else {
+        return Err(Error::Dr(format!(
+            "{stack} is not deployed in {region}\nhint: run `banca dr bootstrap` first"
+        )));
+    };
+    let before = d
+        .parameters
+        .get(CAPACITY_PARAMETER)
+        .cloned()
+        .unwrap_or_default();
+    if before == ACTIVE_CAPACITY {
+        return Ok(format!(
+            "{stack}: already {CAPACITY_PARAMETER}={ACTIVE_CAPACITY}"
+        ));
+    }
+    if !cfn::is_terminal(&d.status) {
+        return Err(Error::StackState {
+            stack: stack.to_owned(),
+            action: "raise the capacity of",
+            status: d.status,
+            hint: "wait for the running operation to finish, then run `banca dr failover` again"
+                .into(),
+        });
+    }
+    let parameters = d
+        .parameters
+        .keys()
+        .filter(|k| *k != CAPACITY_PARAMETER)
+        .map(|k| {
+            Parameter::builder()
+                .parameter_key(k)
+                .use_previous_value(true)
+                .build()
+        })
+        .chain(std::iter::once(
+            Parameter::builder()
+                .parameter_key(CAPACITY_PARAMETER)
+                .parameter_value(ACTIVE_CAPACITY)
+                .build(),
+        ))
+        .collect();
+    cfn.update_stack()
+        .stack_name(stack)
+        .use_previous_template(true)
+        .set_parameters(Some(parameters))
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .capabilities(Capability::CapabilityAutoExpand)
+        .send()
+        .await
+        .map_err(|e| Error::aws("UpdateStack", stack, region, &e))?;
+    progress.event(crate::progress::Event::StackStart {
+        stack: stack.to_owned(),
+        region: region.to_owned(),
+    });
+    let started = tokio::time::Instant::now();
+    let mut tail = cfn::EventTail::fresh(region);
+    let status =
+        cfn::wait_for_stack(&cfn, &d.id, stack, region, waiting, &mut tail, progress).await?;
+    if status != "UPDATE_COMPLETE" {
+        return Err(Error::DeployFailed {
+            stack: stack.to_owned(),
+            status,
+            root_cause: tail.root_cause(stack).unwrap_or_else(|| {
+                "CloudFormation reported no failed resource; see the stack's events".to_owned()
+            }),
+        });
+    }
+    progress.event(crate::progress::Event::StackDone {
+        stack: stack.to_owned(),
+        region: region.to_owned(),
+        outcome: Outcome::Updated,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
+    Ok(format!(
+        "{stack}: {CAPACITY_PARAMETER} {} -> {ACTIVE_CAPACITY} ({status})",
+        if before.is_empty() {
+            "(default)"
+        } else {
+            before.as_str()
+        }
+    ))
+}
+
+/// Runs one step of the runbook.
+async fn execute(
+    step: &Step,
+    ids: &Ids<'_>,
+    aws: &Aws,
+    waiting: Waiting,
+    progress: &Progress<'_>,
+) -> Result<String, Error> {
+    let (stack, region, logical) = match step {
+        Step::ActivateCapacity { stack, region } => {
+            return activate_capacity(aws, stack, region, waiting, progress).await;
+        }
+        Step::PromoteReplica {
+            stack,
+            region,
+            logical_id,
+        }
+        | Step::RaiseCapacity {
+            stack,
+            region,
+            logical_id,
+        }
+        | Step::InvertHealthCheck {
+            stack,
+            region,
+            logical_id,
+            ..
+        } => (stack, region, logical_id),
+    };
+    let physical = ids.physical(stack, region, logical).await?;
+    run_step(step, &physical, aws, waiting).await
+}
+
+/// Physical ids by (stack, region), then logical id -> (type, physical id).
+type PhysicalIds = BTreeMap<(String, String), BTreeMap<String, (String, String)>>;
+
 struct Ids<'a> {
     aws: &'a Aws,
-    cache: BTreeMap<(String, String), BTreeMap<String, (String, String)>>,
+    cache: tokio::sync::Mutex<PhysicalIds>,
 }
 
 impl Ids<'_> {
-    async fn physical(
-        &mut self,
-        stack: &str,
-        region: &str,
-        logical: &str,
-    ) -> Result<String, Error> {
+    async fn physical(&self, stack: &str, region: &str, logical: &str) -> Result<String, Error> {
         let key = (stack.to_owned(), region.to_owned());
-        if !self.cache.contains_key(&key) {
+        let mut cache = self.cache.lock().await;
+        if !cache.contains_key(&key) {
             let ids = cfn::physical_ids(&self.aws.cloudformation(region), stack, region).await?;
-            self.cache.insert(key.clone(), ids);
+            cache.insert(key.clone(), ids);
         }
-        self.cache
+        cache
             .get(&key)
             .and_then(|m| m.get(logical))
             .map(|(_, p)| p.clone())
@@ -374,6 +553,21 @@ async fn run_step(
     match step {
         Step::PromoteReplica { region, .. } => {
             let rds = aws.rds(region);
+            // A repeated run (or a replica promoted by hand) finds a standalone writer:
+            // PromoteReadReplica would fail on it, and there is nothing left to do.
+            let now = rds
+                .describe_db_instances()
+                .db_instance_identifier(physical)
+                .send()
+                .await
+                .map_err(|e| Error::aws("DescribeDBInstances", physical, region, &e))?;
+            if now
+                .db_instances()
+                .first()
+                .is_some_and(|d| d.read_replica_source_db_instance_identifier().is_none())
+            {
+                return Ok(format!("{physical} is already a standalone writer"));
+            }
             rds.promote_read_replica()
                 .db_instance_identifier(physical)
                 .send()
@@ -428,6 +622,9 @@ async fn run_step(
                 g.desired_capacity().unwrap_or(0)
             ))
         }
+        Step::ActivateCapacity { .. } => Err(Error::Dr(
+            "a capacity switch has no physical resource to act on".into(),
+        )),
         Step::InvertHealthCheck { .. } => {
             aws.route53()
                 .update_health_check()
@@ -484,68 +681,102 @@ async fn failover(
         }
     }
     let waiting = args.wait.waiting();
-    let mut ids = Ids {
+    let ids = Ids {
         aws,
-        cache: BTreeMap::new(),
+        cache: tokio::sync::Mutex::new(BTreeMap::new()),
     };
     let started = tokio::time::Instant::now();
-    for (i, step) in plan.iter().enumerate() {
-        let t = tokio::time::Instant::now();
-        let (stack, region, logical) = match step {
-            Step::PromoteReplica {
-                stack,
-                region,
-                logical_id,
-            }
-            | Step::RaiseCapacity {
-                stack,
-                region,
-                logical_id,
-            }
-            | Step::InvertHealthCheck {
-                stack,
-                region,
-                logical_id,
-                ..
-            } => (stack, region, logical_id),
+    let mut i = usize::from(args.from_step) - 1;
+    if i >= plan.len() {
+        return Err(Error::Dr(format!(
+            "--from-step {} is past the plan's {} step(s)\nhint: see the plan with --dry-run",
+            args.from_step,
+            plan.len()
+        )));
+    }
+    for (k, step) in plan.iter().enumerate().take(i) {
+        printer.data(format!(
+            "- {}. {} (skipped: --from-step)",
+            k + 1,
+            step.describe()
+        ));
+        printer.record(
+            "dr_step",
+            &serde_json::json!({"n": k + 1, "step": step, "ok": true, "skipped": true}),
+        );
+    }
+    while i < plan.len() {
+        // Capacity switches of different stacks are independent: they update together.
+        let batch = if matches!(plan[i], Step::ActivateCapacity { .. }) {
+            plan[i..]
+                .iter()
+                .take_while(|s| matches!(s, Step::ActivateCapacity { .. }))
+                .count()
+        } else {
+            1
         };
-        let result = match ids.physical(stack, region, logical).await {
-            Ok(physical) => run_step(step, &physical, aws, waiting).await,
-            Err(e) => Err(e),
+        let steps = &plan[i..i + batch];
+        let rows: Vec<(String, String)> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::ActivateCapacity { stack, region } => Some((stack.clone(), region.clone())),
+                _ => None,
+            })
+            .collect();
+        let progress = if rows.is_empty() {
+            Progress::without_view(printer)
+        } else {
+            Progress::new(printer, "raising DR capacity", &rows)
         };
-        let took = banca_synth::cli::progress::elapsed(t.elapsed());
-        let elapsed_ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match result {
-            Ok(detail) => {
-                printer.data(format!(
-                    "{} {}. {} ({took}): {detail}",
-                    printer.style("✔", Style::Green),
-                    i + 1,
-                    step.describe()
-                ));
-                printer.record(
-                    "dr_step",
-                    &serde_json::json!({"n": i + 1, "step": step, "ok": true, "detail": detail, "elapsed_ms": elapsed_ms}),
-                );
-            }
-            Err(e) => {
-                printer.data(format!(
-                    "{} {}. {} ({took}): failed",
-                    printer.style("✘", Style::Red),
-                    i + 1,
-                    step.describe()
-                ));
-                printer.record(
-                    "dr_step",
-                    &serde_json::json!({"n": i + 1, "step": step, "ok": false, "error": e.to_string(), "elapsed_ms": elapsed_ms}),
-                );
-                printer.error(format!(
-                    "failover stopped at step {}: {e}\nhint: the steps before it are done; fix the cause and run `banca dr failover` again (done steps are safe to repeat)",
-                    i + 1
-                ));
-                return Ok(ExitStatus::Error);
+        let results: Vec<(Result<String, Error>, std::time::Duration)> =
+            futures_util::future::join_all(steps.iter().map(|step| {
+                let (ids, progress) = (&ids, &progress);
+                async move {
+                    let t = tokio::time::Instant::now();
+                    let r = execute(step, ids, aws, waiting, progress).await;
+                    (r, t.elapsed())
+                }
+            }))
+            .await;
+        progress.finish();
+        let mut failed = None;
+        for (k, (step, (result, took))) in steps.iter().zip(results).enumerate() {
+            let n = i + k + 1;
+            let elapsed_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            let took = banca_synth::cli::progress::elapsed(took);
+            match result {
+                Ok(detail) => {
+                    printer.data(format!(
+                        "{} {n}. {} ({took}): {detail}",
+                        printer.style("✔", Style::Green),
+                        step.describe()
+                    ));
+                    printer.record(
+                        "dr_step",
+                        &serde_json::json!({"n": n, "step": step, "ok": true, "detail": detail, "elapsed_ms": elapsed_ms}),
+                    );
+                }
+                Err(e) => {
+                    printer.data(format!(
+                        "{} {n}. {} ({took}): failed",
+                        printer.style("✘", Style::Red),
+                        step.describe()
+                    ));
+                    printer.record(
+                        "dr_step",
+                        &serde_json::json!({"n": n, "step": step, "ok": false, "error": e.to_string(), "elapsed_ms": elapsed_ms}),
+                    );
+                    failed.get_or_insert((n, e));
+                }
             }
         }
+        if let Some((n, e)) = failed {
+            printer.error(format!(
+                "failover stopped at step {n}: {e}\nhint: the steps before it are done; fix the cause and run `banca dr failover` again (done steps are safe to repeat)"
+            ));
+            return Ok(ExitStatus::Error);
+        }
+        i += batch;
     }
     printer.note(format!(
         "failover to {} done in {}",
@@ -593,9 +824,9 @@ async fn status(args: &DrStatusArgs, printer: &Printer, aws: &Aws) -> Result<Exi
     printer.data(crate::diff::table(&["stack", "region", "role", "status"], &rows).trim_end());
 
     let plan = failover_plan(&assembly, &args.regions);
-    let mut ids = Ids {
+    let ids = Ids {
         aws,
-        cache: BTreeMap::new(),
+        cache: tokio::sync::Mutex::new(BTreeMap::new()),
     };
     let mut active = args.regions.primary_region.clone();
     for step in &plan {
@@ -617,8 +848,29 @@ async fn status(args: &DrStatusArgs, printer: &Printer, aws: &Aws) -> Result<Exi
                             let db = out.db_instances().first();
                             let state =
                                 db.and_then(|d| d.db_instance_status()).unwrap_or("unknown");
+                            // RDS reports replication health in the status infos
+                            // ("read replication": replicating / error / stopped ...).
+                            let health = db
+                                .map(|d| d.status_infos())
+                                .unwrap_or_default()
+                                .iter()
+                                .find(|i| i.status_type() == Some("read replication"))
+                                .map(|i| {
+                                    let mut h =
+                                        format!("replication {}", i.status().unwrap_or("unknown"));
+                                    if i.normal() == Some(false) {
+                                        h.push_str(" (NOT normal)");
+                                    }
+                                    if let Some(m) = i.message() {
+                                        h.push_str(&format!(": {m}"));
+                                    }
+                                    h
+                                });
                             match db.and_then(|d| d.read_replica_source_db_instance_identifier()) {
-                                Some(src) => format!("{p}: {state}, replicating from {src}"),
+                                Some(src) => format!(
+                                    "{p}: {state}, replicating from {src}{}",
+                                    health.map(|h| format!("; {h}")).unwrap_or_default()
+                                ),
                                 None => format!("{p}: {state}, promoted (standalone writer)"),
                             }
                         }
@@ -673,6 +925,25 @@ async fn status(args: &DrStatusArgs, printer: &Printer, aws: &Aws) -> Result<Exi
                 printer.record(
                     "dr_route",
                     &serde_json::json!({"record": record, "status": line}),
+                );
+            }
+            Step::ActivateCapacity { stack, region } => {
+                let line = match cfn::describe(&aws.cloudformation(region), stack, region).await {
+                    Ok(Some(d)) => d
+                        .parameters
+                        .get(CAPACITY_PARAMETER)
+                        .cloned()
+                        .unwrap_or_else(|| "standby (default)".to_owned()),
+                    Ok(None) => "not deployed".to_owned(),
+                    Err(e) => {
+                        exit = ExitStatus::Error;
+                        e.to_string()
+                    }
+                };
+                printer.data(format!("capacity {stack}: {line}"));
+                printer.record(
+                    "dr_capacity",
+                    &serde_json::json!({"stack": stack, "region": region, "capacity": line}),
                 );
             }
             Step::RaiseCapacity { .. } => {}

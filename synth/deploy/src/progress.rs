@@ -182,6 +182,15 @@ impl<'p> Progress<'p> {
         p
     }
 
+    /// Progress without a live view (plain lines and JSON Lines only), for work that shows
+    /// its own results.
+    pub fn without_view(printer: &'p Printer) -> Self {
+        Self {
+            printer,
+            live: None,
+        }
+    }
+
     /// The printer underneath.
     pub fn printer(&self) -> &'p Printer {
         self.printer

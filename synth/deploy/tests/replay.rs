@@ -300,6 +300,7 @@ fn deploy_args(dir: &std::path::Path, json: bool) -> (DeployArgs, Printer, Captu
             concurrency: 2,
             outputs_file: None,
             force: false,
+            method: banca_deploy::deploy::DeployMethod::ChangeSet,
             wait: wait(),
         },
         p,
@@ -327,6 +328,25 @@ fn assets_present() -> aws_sdk_s3::Client {
     let head = mock!(aws_sdk_s3::Client::head_object)
         .then_output(|| aws_sdk_s3::operation::head_object::HeadObjectOutput::builder().build());
     mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head])
+}
+
+/// DescribeChangeSet: ready, with one in-place Modify of the Transfers queue.
+fn transfers_modified() -> DescribeChangeSetOutput {
+    DescribeChangeSetOutput::builder()
+        .status(ChangeSetStatus::CreateComplete)
+        .changes(
+            Change::builder()
+                .resource_change(
+                    ResourceChange::builder()
+                        .action(ChangeAction::Modify)
+                        .logical_resource_id("Transfers")
+                        .resource_type("AWS::SQS::Queue")
+                        .replacement(Replacement::False)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
 }
 
 #[tokio::test]
@@ -367,23 +387,7 @@ async fn a_failed_update_prints_the_root_cause_and_exits_2() {
             .stack_id(STACK_ID)
             .build()
     });
-    let describe_cs = mock!(Cfn::describe_change_set).then_output(|| {
-        DescribeChangeSetOutput::builder()
-            .status(ChangeSetStatus::CreateComplete)
-            .changes(
-                Change::builder()
-                    .resource_change(
-                        ResourceChange::builder()
-                            .action(ChangeAction::Modify)
-                            .logical_resource_id("Transfers")
-                            .resource_type("AWS::SQS::Queue")
-                            .replacement(Replacement::False)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
+    let describe_cs = mock!(Cfn::describe_change_set).then_output(transfers_modified);
     let old = || {
         event(
             "e0",
@@ -961,6 +965,7 @@ async fn dr_failover_plans_then_promotes_raises_capacity_and_fails_dns_over() {
             regions: regions.clone(),
             app: AppArgs { app: dir.clone() },
             dry_run,
+            from_step: 1,
             yes,
             wait: wait(),
         })
@@ -1121,4 +1126,113 @@ async fn a_broadening_change_needs_approval_and_ci_cannot_give_it() {
         out.stderr()
     );
     assert_eq!(create.num_calls(), 0);
+}
+
+/// A parameter the template declares but the assembly does not set (a DR stack's capacity
+/// switch raised by `banca dr failover`) keeps its deployed value through an update, and
+/// termination protection follows the assembly on the update path as on the create path.
+#[tokio::test]
+async fn an_update_keeps_parameters_set_outside_the_assembly_and_syncs_termination_protection() {
+    use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
+    let dir = app("keep");
+    let mut synthesized = template_of(&dir, "r-data");
+    synthesized["Parameters"] = serde_json::json!({"Capacity": {
+        "Type": "String", "Default": "standby", "AllowedValues": ["standby", "active"]}});
+    std::fs::write(dir.join("r-data.template.json"), synthesized.to_string()).unwrap();
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["artifacts"]["r-data"]["properties"]["terminationProtection"] = true.into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    // Deployed: an older queue setting, the switch raised, protection off.
+    let mut deployed = synthesized.clone();
+    deployed["Resources"]["Transfers"]["Properties"]["VisibilityTimeout"] = 30.into();
+    let deployed = deployed.to_string();
+    let with_switch = |status: StackStatus| {
+        let mut s = stack(status);
+        s.parameters = Some(vec![
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("Capacity")
+                .parameter_value("active")
+                .build(),
+        ]);
+        s
+    };
+    let describe = mock!(Cfn::describe_stacks)
+        .sequence()
+        .output(move || {
+            DescribeStacksOutput::builder()
+                .stacks(with_switch(StackStatus::UpdateComplete))
+                .build()
+        })
+        .output(move || {
+            DescribeStacksOutput::builder()
+                .stacks(with_switch(StackStatus::UpdateInProgress))
+                .build()
+        })
+        .output(move || {
+            DescribeStacksOutput::builder()
+                .stacks(with_switch(StackStatus::UpdateComplete))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let get = mock!(Cfn::get_template).then_output(move || {
+        GetTemplateOutput::builder()
+            .template_body(deployed.clone())
+            .build()
+    });
+    let delete_cs =
+        mock!(Cfn::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let create = mock!(Cfn::create_change_set)
+        .match_requests(|r| {
+            r.parameters().len() == 1
+                && r.parameters()[0].parameter_key() == Some("Capacity")
+                && r.parameters()[0].use_previous_value() == Some(true)
+                && r.parameters()[0].parameter_value().is_none()
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("arn:cs/banca-deploy")
+                .stack_id(STACK_ID)
+                .build()
+        });
+    let describe_cs = mock!(Cfn::describe_change_set).then_output(transfers_modified);
+    let events = mock!(Cfn::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let execute =
+        mock!(Cfn::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let protect = mock!(Cfn::update_termination_protection)
+        .match_requests(|r| {
+            r.stack_name() == Some("r-data") && r.enable_termination_protection() == Some(true)
+        })
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &describe,
+            &get,
+            &delete_cs,
+            &create,
+            &describe_cs,
+            &events,
+            &execute,
+            &protect
+        ]
+    );
+    let aws = Aws::from_config(base())
+        .with_cloudformation(cfn)
+        .with_ssm(bootstrapped())
+        .with_s3(assets_present());
+    let (args, p, out) = deploy_args(&dir, true);
+    let status = deploy_with(&args, &p, &aws).await;
+    assert_eq!(status, ExitStatus::Success, "{}", out.stderr());
+    assert_eq!(create.num_calls(), 1, "Capacity went as UsePreviousValue");
+    assert_eq!(execute.num_calls(), 1);
+    assert_eq!(
+        protect.num_calls(),
+        1,
+        "protection switched on after the update"
+    );
 }
