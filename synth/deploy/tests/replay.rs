@@ -782,9 +782,9 @@ async fn missing_assembly_and_unknown_stacks_are_clear_errors() {
 
 /// A two-stack DR app: the DR data stack (an RDS cross-region read replica and the UAA Auto
 /// Scaling group at standby capacity) and the global stack (Route 53 failover records).
-fn dr_app() -> std::path::PathBuf {
+fn dr_app(tag: &str) -> std::path::PathBuf {
     use serde_json::json;
-    let dir = common::temp_dir("replay-dr");
+    let dir = common::temp_dir(&format!("replay-dr-{tag}"));
     let data = json!({"Resources": {
         "Replica": {"Type": "AWS::RDS::DBInstance", "Properties": {
             "SourceDBInstanceIdentifier": "arn:aws:rds:us-east-1:123456789012:db:banca-mysql",
@@ -838,7 +838,7 @@ async fn dr_failover_plans_then_promotes_raises_capacity_and_fails_dns_over() {
     use aws_sdk_route53::types::{HealthCheck, HealthCheckConfig, HealthCheckType};
     use banca_deploy::dr::{DrCommand, DrFailoverArgs, DrStatusArgs, Regions, run_with};
 
-    let dir = dr_app();
+    let dir = dr_app("failover");
     let resources_dr = mock!(Cfn::describe_stack_resources)
         .match_requests(|r| r.stack_name() == Some("x-data-dr"))
         .then_output(|| {
@@ -1235,4 +1235,114 @@ async fn an_update_keeps_parameters_set_outside_the_assembly_and_syncs_terminati
         1,
         "protection switched on after the update"
     );
+}
+
+/// `dr status` before a failover: the replica's replication health as RDS reports it in the
+/// status infos, a broken replication flagged, the primary active.
+#[tokio::test]
+async fn dr_status_reports_replication_health_from_rds_status_infos() {
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+    use aws_sdk_rds::types::{DbInstance, DbInstanceStatusInfo};
+    use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
+    use aws_sdk_route53::types::{HealthCheck, HealthCheckConfig, HealthCheckType};
+    use banca_deploy::dr::{DrCommand, DrStatusArgs, Regions, run_with};
+
+    let dir = dr_app("status");
+    let resources = mock!(Cfn::describe_stack_resources).then_output(|| {
+        DescribeStackResourcesOutput::builder()
+            .stack_resources(resource(
+                "Replica",
+                "AWS::RDS::DBInstance",
+                "banca-mysql-dr",
+            ))
+            .stack_resources(resource(
+                "PrimaryHealth",
+                "AWS::Route53::HealthCheck",
+                "hc-0001",
+            ))
+            .build()
+    });
+    let stacks = mock!(Cfn::describe_stacks).then_output(|| {
+        DescribeStacksOutput::builder()
+            .stacks(stack(StackStatus::CreateComplete))
+            .build()
+    });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&resources, &stacks]
+    );
+    // As DescribeDBInstances reports a cross-region replica whose replication broke.
+    let db = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| {
+        DescribeDbInstancesOutput::builder()
+            .db_instances(
+                DbInstance::builder()
+                    .db_instance_identifier("banca-mysql-dr")
+                    .db_instance_status("available")
+                    .read_replica_source_db_instance_identifier(
+                        "arn:aws:rds:us-east-1:123456789012:db:banca-mysql",
+                    )
+                    .status_infos(
+                        DbInstanceStatusInfo::builder()
+                            .status_type("read replication")
+                            .normal(false)
+                            .status("error")
+                            .message("Replication has stopped: binlog position not found")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&db]);
+    let get_hc = mock!(aws_sdk_route53::Client::get_health_check).then_output(|| {
+        GetHealthCheckOutput::builder()
+            .health_check(
+                HealthCheck::builder()
+                    .id("hc-0001")
+                    .caller_reference("banca")
+                    .health_check_version(1)
+                    .health_check_config(
+                        HealthCheckConfig::builder()
+                            .r#type(HealthCheckType::Https)
+                            .inverted(false)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let r53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&get_hc]);
+    let aws = Aws::from_config(base())
+        .with_cloudformation(cfn)
+        .with_rds(rds)
+        .with_route53(r53);
+    let (p, out) = printer(false);
+    let status = run_with(
+        &DrCommand::Status(DrStatusArgs {
+            regions: Regions {
+                primary_region: "us-east-1".into(),
+                dr_region: "us-west-2".into(),
+            },
+            app: AppArgs { app: dir.clone() },
+        }),
+        &p,
+        &aws,
+    )
+    .await;
+    assert_eq!(status, ExitStatus::Success, "{}", out.stderr());
+    let text = out.stdout();
+    assert!(
+        text.contains(
+            "replica x-data-dr/Replica: banca-mysql-dr: available, replicating from arn:aws:rds:us-east-1:123456789012:db:banca-mysql; replication error (NOT normal): Replication has stopped: binlog position not found"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("hc-0001: normal (PRIMARY answers while healthy)"),
+        "{text}"
+    );
+    assert!(text.ends_with("active region: us-east-1\n"), "{text}");
 }
