@@ -196,6 +196,12 @@ impl World {
             out.stderr(),
             out.stdout()
         );
+        // Deployed as the bootstrap's deploy role, assets published as its publishing role.
+        assert!(
+            !(out.stderr() + &out.stdout()).contains("could not assume"),
+            "{}",
+            out.stderr()
+        );
         (out, took)
     }
 

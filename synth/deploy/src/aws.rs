@@ -4,8 +4,21 @@
 //!
 //! Tests replace any service with a client built on recorded responses
 //! ([`Aws::with_cloudformation`] and friends); the replacement answers for every region.
+//!
+//! A stack is deployed as the role its cloud assembly names (the CDK bootstrap's deploy role,
+//! its assets as the file-publishing role), through [`Aws::as_role`]: credentials from STS
+//! AssumeRole, refreshed before they expire, so a long deploy outlives the first hour.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+
+/// Assumed roles by (role ARN, region): the configuration acting as the role, or why the role
+/// could not be assumed.
+type Roles = HashMap<(String, String), Result<SdkConfig, String>>;
 
 /// The AWS clients a command uses.
 #[derive(Clone, Debug)]
@@ -19,6 +32,7 @@ pub struct Aws {
     rds: Option<aws_sdk_rds::Client>,
     route53: Option<aws_sdk_route53::Client>,
     autoscaling: Option<aws_sdk_autoscaling::Client>,
+    roles: Arc<tokio::sync::Mutex<Roles>>,
 }
 
 impl Aws {
@@ -43,7 +57,86 @@ impl Aws {
             rds: None,
             route53: None,
             autoscaling: None,
+            roles: Arc::default(),
         }
+    }
+
+    /// The clients to use as `role_arn` in `region`: these clients acting as the role; or,
+    /// when it cannot be assumed (bootstrapped without roles, no sts:AssumeRole on it), these
+    /// same clients with the current credentials, as `cdk deploy` goes on, together with the
+    /// reason the first time it is seen. Each role is assumed once per region.
+    pub async fn as_role(&self, role_arn: &str, region: &str) -> (Aws, Option<String>) {
+        let key = (role_arn.to_owned(), region.to_owned());
+        let mut roles = self.roles.lock().await;
+        let mut first_failure = None;
+        if !roles.contains_key(&key) {
+            let assumed = match &self.sts {
+                Some(sts) => self.assume_with(sts, role_arn).await,
+                None => {
+                    let provider = AssumeRoleProvider::builder(role_arn)
+                        .session_name("banca-deploy")
+                        .region(Region::new(region.to_owned()))
+                        .configure(&self.config)
+                        .build()
+                        .await;
+                    match provider.provide_credentials().await {
+                        Ok(_) => Ok(SharedCredentialsProvider::new(provider)),
+                        Err(e) => {
+                            Err(aws_smithy_types::error::display::DisplayErrorContext(&e)
+                                .to_string())
+                        }
+                    }
+                }
+            }
+            .map(|credentials| {
+                self.config
+                    .to_builder()
+                    .credentials_provider(credentials)
+                    .build()
+            });
+            if let Err(why) = &assumed {
+                first_failure = Some(why.clone());
+            }
+            roles.insert(key.clone(), assumed);
+        }
+        match &roles[&key] {
+            Ok(config) => (
+                Aws {
+                    config: config.clone(),
+                    ..self.clone()
+                },
+                None,
+            ),
+            Err(_) => (self.clone(), first_failure),
+        }
+    }
+
+    /// One AssumeRole through a given STS client (tests answer it with recorded responses):
+    /// the session's credentials, not refreshed.
+    async fn assume_with(
+        &self,
+        sts: &aws_sdk_sts::Client,
+        role_arn: &str,
+    ) -> Result<SharedCredentialsProvider, String> {
+        let out = sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name("banca-deploy")
+            .send()
+            .await
+            .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| "AssumeRole returned no credentials".to_owned())?;
+        Ok(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_owned()),
+                std::time::SystemTime::try_from(*c.expiration()).ok(),
+                "banca-assume-role",
+            ),
+        ))
     }
 
     /// The region of the configuration (`AWS_REGION`, profile), if any.

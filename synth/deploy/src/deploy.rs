@@ -156,6 +156,18 @@ pub async fn check_bootstrap(aws: &Aws, stack: &Stack, account: &str) -> Result<
     }
 }
 
+/// The clients acting as `role` (from the cloud assembly), or the current ones with a note
+/// when the role cannot be assumed.
+async fn acting_as(aws: &Aws, role: &str, region: &str, progress: &Progress<'_>) -> Aws {
+    let (acting, failure) = aws.as_role(role, region).await;
+    if let Some(why) = failure {
+        progress.printer().note(format!(
+            "could not assume {role} ({why}); going on with the current credentials\nhint: bootstrap with `banca bootstrap --region {region}` or allow sts:AssumeRole on the role"
+        ));
+    }
+    acting
+}
+
 /// Uploads the stack's file assets that are not in their bucket yet.
 pub async fn publish_assets(
     aws: &Aws,
@@ -170,7 +182,13 @@ pub async fn publish_assets(
             .unwrap_or_else(|| stack.environment.region.clone());
         let bucket = substitute(&asset.bucket, account, &region);
         let key = substitute(&asset.key, account, &region);
-        let s3 = aws.s3(&region);
+        let publisher = match &asset.assume_role_arn {
+            Some(role) => {
+                acting_as(aws, &substitute(role, account, &region), &region, progress).await
+            }
+            None => aws.clone(),
+        };
+        let s3 = publisher.s3(&region);
         let destination = format!("s3://{bucket}/{key}");
         match s3.head_object().bucket(&bucket).key(&key).send().await {
             Ok(_) => {
@@ -291,6 +309,7 @@ pub async fn deploy_stack(
     });
     let needs_account = stack.bootstrap.is_some()
         || !stack.assets.is_empty()
+        || stack.assume_role_arn.is_some()
         || stack.execution_role_arn.is_some()
         || stack.template_body.len() > MAX_INLINE_TEMPLATE;
     let account = if needs_account {
@@ -298,6 +317,16 @@ pub async fn deploy_stack(
     } else {
         stack.environment.account.clone().unwrap_or_default()
     };
+    let as_deploy_role = match &stack.assume_role_arn {
+        Some(role) => {
+            Some(acting_as(aws, &substitute(role, &account, &region), &region, progress).await)
+        }
+        None => None,
+    };
+    // Assets are published as their own role, assumed with the caller's credentials (no role
+    // chaining), as cdk-assets does.
+    let caller = aws;
+    let aws = as_deploy_role.as_ref().unwrap_or(aws);
     check_bootstrap(aws, stack, &account).await?;
     let cfn = aws.cloudformation(&region);
     let mut deployed = cfn::describe(&cfn, &name, &region).await?;
@@ -375,7 +404,7 @@ pub async fn deploy_stack(
         opts.require_approval,
         progress,
     )?;
-    publish_assets(aws, stack, &account, progress).await?;
+    publish_assets(caller, stack, &account, progress).await?;
 
     if !exists && opts.method == DeployMethod::Direct {
         return create_stack(

@@ -324,6 +324,43 @@ fn bootstrapped() -> aws_sdk_ssm::Client {
     mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&version])
 }
 
+/// STS answering AssumeRole for the bootstrap's deploy and file-publishing roles (the ARNs
+/// the cloud assembly names, placeholders substituted).
+fn bootstrap_roles() -> (
+    aws_sdk_sts::Client,
+    aws_smithy_mocks::Rule,
+    aws_smithy_mocks::Rule,
+) {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+    let session = || {
+        AssumeRoleOutput::builder()
+            .credentials(
+                aws_sdk_sts::types::Credentials::builder()
+                    .access_key_id("ASIAEXAMPLE")
+                    .secret_access_key("secret")
+                    .session_token("token")
+                    .expiration(DateTime::from_secs(4_102_444_800))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let deploy = mock!(aws_sdk_sts::Client::assume_role)
+        .match_requests(|r| {
+            r.role_arn()
+                == Some("arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1")
+        })
+        .then_output(session);
+    let publishing = mock!(aws_sdk_sts::Client::assume_role)
+        .match_requests(|r| {
+            r.role_arn()
+                == Some("arn:aws:iam::123456789012:role/cdk-hnb659fds-file-publishing-role-123456789012-us-east-1")
+        })
+        .then_output(session);
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&deploy, &publishing]);
+    (sts, deploy, publishing)
+}
+
 fn assets_present() -> aws_sdk_s3::Client {
     let head = mock!(aws_sdk_s3::Client::head_object)
         .then_output(|| aws_sdk_s3::operation::head_object::HeadObjectOutput::builder().build());
@@ -438,6 +475,7 @@ async fn a_failed_update_prints_the_root_cause_and_exits_2() {
     let aws = Aws::from_config(base())
         .with_cloudformation(cfn)
         .with_ssm(bootstrapped())
+        .with_sts(bootstrap_roles().0)
         .with_s3(assets_present());
     let (args, p, out) = deploy_args(&dir, false);
     let status = deploy_with(&args, &p, &aws).await;
@@ -505,6 +543,7 @@ async fn an_empty_change_set_is_deleted_not_executed() {
     let aws = Aws::from_config(base())
         .with_cloudformation(cfn)
         .with_ssm(bootstrapped())
+        .with_sts(bootstrap_roles().0)
         .with_s3(assets_present());
     let (args, p, out) = deploy_args(&dir, true);
     let status = deploy_with(&args, &p, &aws).await;
@@ -1095,6 +1134,7 @@ async fn a_broadening_change_needs_approval_and_ci_cannot_give_it() {
     let aws = Aws::from_config(base())
         .with_cloudformation(cfn)
         .with_ssm(bootstrapped())
+        .with_sts(bootstrap_roles().0)
         .with_s3(assets_present());
     let (mut args, p, out) = deploy_args(&dir, false);
     args.stacks = vec!["r-backend".into()];
@@ -1221,13 +1261,25 @@ async fn an_update_keeps_parameters_set_outside_the_assembly_and_syncs_terminati
             &protect
         ]
     );
+    let (sts, deploy_role, publishing_role) = bootstrap_roles();
     let aws = Aws::from_config(base())
         .with_cloudformation(cfn)
         .with_ssm(bootstrapped())
+        .with_sts(sts)
         .with_s3(assets_present());
     let (args, p, out) = deploy_args(&dir, true);
     let status = deploy_with(&args, &p, &aws).await;
     assert_eq!(status, ExitStatus::Success, "{}", out.stderr());
+    assert_eq!(
+        (deploy_role.num_calls(), publishing_role.num_calls()),
+        (1, 1),
+        "deployed as the bootstrap's deploy role, its template asset published as the file-publishing role"
+    );
+    assert!(
+        !out.stderr().contains("could not assume"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(create.num_calls(), 1, "Capacity went as UsePreviousValue");
     assert_eq!(execute.num_calls(), 1);
     assert_eq!(
