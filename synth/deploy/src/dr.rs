@@ -380,10 +380,9 @@ pub fn has_capacity_switch(stack: &Stack) -> bool {
         .parameters
         .get(CAPACITY_PARAMETER)
         .is_some_and(|p| {
-            p.allowed_values.is_empty()
-                || p.allowed_values
-                    .iter()
-                    .any(|v| v.as_str() == Some(ACTIVE_CAPACITY))
+            p.allowed_values
+                .iter()
+                .any(|v| v.as_str() == Some(ACTIVE_CAPACITY))
         })
 }
 
