@@ -730,7 +730,10 @@ pub async fn drift_with(args: &DriftArgs, printer: &Printer, aws: &Aws) -> ExitS
         &refs,
         usize::from(args.concurrency),
         false,
-        |s| async move { drift_stack(aws, s, waiting).await },
+        |s| async move {
+            let aws = crate::deploy::stack_clients(aws, s, printer).await?;
+            drift_stack(&aws, s, waiting).await
+        },
     )
     .await;
     let style = style_fn(printer);

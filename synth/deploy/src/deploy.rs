@@ -156,12 +156,36 @@ pub async fn check_bootstrap(aws: &Aws, stack: &Stack, account: &str) -> Result<
     }
 }
 
+/// The clients for `stack`'s own CloudFormation calls: acting as the deploy role its cloud
+/// assembly names (as `cdk deploy`, `cdk destroy` and `cdk drift` do), else the caller's.
+pub async fn stack_clients(
+    aws: &Aws,
+    stack: &Stack,
+    printer: &banca_synth::cli::Printer,
+) -> Result<Aws, Error> {
+    let Some(role) = &stack.assume_role_arn else {
+        return Ok(aws.clone());
+    };
+    let region = &stack.environment.region;
+    let account = account_of(aws, stack).await?;
+    Ok(acting_as_with(aws, &substitute(role, &account, region), region, printer).await)
+}
+
 /// The clients acting as `role` (from the cloud assembly), or the current ones with a note
 /// when the role cannot be assumed.
 async fn acting_as(aws: &Aws, role: &str, region: &str, progress: &Progress<'_>) -> Aws {
+    acting_as_with(aws, role, region, progress.printer()).await
+}
+
+async fn acting_as_with(
+    aws: &Aws,
+    role: &str,
+    region: &str,
+    printer: &banca_synth::cli::Printer,
+) -> Aws {
     let (acting, failure) = aws.as_role(role, region).await;
     if let Some(why) = failure {
-        progress.printer().note(format!(
+        printer.note(format!(
             "could not assume {role} ({why}); going on with the current credentials\nhint: bootstrap with `banca bootstrap --region {region}` or allow sts:AssumeRole on the role"
         ));
     }

@@ -49,6 +49,7 @@ pub async fn destroy_stack(
         stack: name.clone(),
         region: region.clone(),
     });
+    let aws = &crate::deploy::stack_clients(aws, stack, progress.printer()).await?;
     let cfn = aws.cloudformation(&region);
     let Some(deployed) = cfn::describe(&cfn, &name, &region).await? else {
         progress.event(Event::StackDone {

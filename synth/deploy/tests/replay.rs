@@ -642,7 +642,10 @@ fn drift_mocks(dir: &std::path::Path, drifted: bool) -> Aws {
         RuleMode::MatchAny,
         [&describe, &get, &detect, &status, &drifts]
     );
-    Aws::from_config(base()).with_cloudformation(cfn)
+    // Drift is checked as the deploy role, like the deploy.
+    Aws::from_config(base())
+        .with_cloudformation(cfn)
+        .with_sts(bootstrap_roles().0)
 }
 
 fn drift_args(dir: &std::path::Path, fail: bool) -> DriftArgs {
