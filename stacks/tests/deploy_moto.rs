@@ -173,7 +173,11 @@ impl World {
             stacks,
             app: app(&self.dir),
             require_approval: RequireApproval::Never,
-            concurrency: 4,
+            // One stack at a time: moto's backends are not thread-safe (two stacks creating
+            // IAM roles at once: "dictionary changed size during iteration", a 500, the SDK's
+            // retry of CreateStack then meets AlreadyExists). The engine's parallelism is
+            // shown by the fixture run in synth/deploy/tests/moto.rs and the plan's tests.
+            concurrency: 1,
             outputs_file: Some(self.dir.join("outputs.json")),
             force: false,
             // moto registers outputs and exports only for stacks created directly.
@@ -456,7 +460,11 @@ async fn the_bank_app_deploys_fails_over_and_is_destroyed_on_moto() {
             regions: regions(),
             app: app(&dir),
             require_approval: RequireApproval::Never,
-            concurrency: 4,
+            // One stack at a time: moto's backends are not thread-safe (two stacks creating
+            // IAM roles at once: "dictionary changed size during iteration", a 500, the SDK's
+            // retry of CreateStack then meets AlreadyExists). The engine's parallelism is
+            // shown by the fixture run in synth/deploy/tests/moto.rs and the plan's tests.
+            concurrency: 1,
             qualifier: "hnb659fds".into(),
             method: DeployMethod::Direct,
             wait: wait(),
@@ -571,6 +579,7 @@ async fn the_bank_app_deploys_fails_over_and_is_destroyed_on_moto() {
             app: app(&dir),
             dry_run,
             from_step: 1,
+            concurrency: 1,
             yes: true,
             wait: wait(),
         })
@@ -676,7 +685,11 @@ async fn the_bank_app_deploys_fails_over_and_is_destroyed_on_moto() {
             all: true,
             force: true,
             app: app(&dir),
-            concurrency: 4,
+            // One stack at a time: moto's backends are not thread-safe (two stacks creating
+            // IAM roles at once: "dictionary changed size during iteration", a 500, the SDK's
+            // retry of CreateStack then meets AlreadyExists). The engine's parallelism is
+            // shown by the fixture run in synth/deploy/tests/moto.rs and the plan's tests.
+            concurrency: 1,
             wait: wait(),
         },
         &printer,

@@ -347,3 +347,45 @@ pub async fn physical_ids(
         })
         .collect())
 }
+
+/// A token for one mutating CloudFormation request (CreateStack, ExecuteChangeSet,
+/// UpdateStack, DeleteStack): when the SDK retries the request after a timeout or a 5xx, the
+/// retry carries the same token and CloudFormation recognises it instead of answering
+/// `AlreadyExists` to a stack the first attempt created. Unique per call; at most 128
+/// characters of `[a-zA-Z0-9-]`.
+pub fn request_token(action: &str, stack: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let stack: String = stack
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(80)
+        .collect();
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("banca-{action}-{stack}-{nanos:x}-{n:x}")
+}
+
+#[cfg(test)]
+mod request_token_tests {
+    use super::request_token;
+
+    #[test]
+    fn tokens_match_cloudformations_pattern_and_differ_per_call() {
+        let name = "banca-primary-data.with_odd/chars".repeat(5);
+        let a = request_token("create", &name);
+        let b = request_token("create", &name);
+        assert_ne!(a, b);
+        for t in [&a, &b] {
+            // ClientRequestToken: [a-zA-Z][-a-zA-Z0-9]*, at most 128.
+            assert!(t.len() <= 128, "{t}");
+            assert!(t.starts_with(|c: char| c.is_ascii_alphabetic()), "{t}");
+            assert!(
+                t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{t}"
+            );
+        }
+    }
+}

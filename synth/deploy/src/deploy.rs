@@ -364,6 +364,7 @@ pub async fn deploy_stack(
                 ));
                 cfn.delete_stack()
                     .stack_name(&d.id)
+                    .client_request_token(cfn::request_token("delete", &name))
                     .send()
                     .await
                     .map_err(|e| Error::aws("DeleteStack", &name, &region, &e))?;
@@ -455,6 +456,7 @@ pub async fn deploy_stack(
         .create_change_set()
         .stack_name(&name)
         .change_set_name(&opts.change_set_name)
+        .client_token(cfn::request_token("change-set", &name))
         .change_set_type(if exists {
             ChangeSetType::Update
         } else {
@@ -523,6 +525,7 @@ pub async fn deploy_stack(
     let mut tail = EventTail::start(&cfn, &stack_id, &region).await;
     cfn.execute_change_set()
         .change_set_name(&change_set_id)
+        .client_request_token(cfn::request_token("execute", &name))
         .send()
         .await
         .map_err(|e| Error::aws("ExecuteChangeSet", &name, &region, &e))?;
@@ -650,6 +653,7 @@ async fn create_stack(
     if let Some(d) = leftover {
         cfn.delete_stack()
             .stack_name(&d.id)
+            .client_request_token(cfn::request_token("delete", &name))
             .send()
             .await
             .map_err(|e| Error::aws("DeleteStack", &name, &region, &e))?;
@@ -668,6 +672,7 @@ async fn create_stack(
     let mut create = cfn
         .create_stack()
         .stack_name(&name)
+        .client_request_token(cfn::request_token("create", &name))
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .capabilities(Capability::CapabilityAutoExpand)

@@ -21,6 +21,7 @@
 use std::collections::BTreeMap;
 
 use banca_synth::cli::{ExitStatus, Printer, Style};
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -98,6 +99,9 @@ pub struct DrFailoverArgs {
     /// Print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Most DR stacks raising their capacity at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
     /// Resume the runbook at this step (1-based, as the plan numbers them), e.g. after a
     /// step failed and its cause was fixed, or after doing a step by hand.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
@@ -440,6 +444,7 @@ async fn activate_capacity(
         .collect();
     cfn.update_stack()
         .stack_name(stack)
+        .client_request_token(cfn::request_token("capacity", stack))
         .use_previous_template(true)
         .set_parameters(Some(parameters))
         .capabilities(Capability::CapabilityIam)
@@ -728,7 +733,7 @@ async fn failover(
             Progress::new(printer, "raising DR capacity", &rows)
         };
         let results: Vec<(Result<String, Error>, std::time::Duration)> =
-            futures_util::future::join_all(steps.iter().map(|step| {
+            futures_util::stream::iter(steps.iter().map(|step| {
                 let (ids, progress) = (&ids, &progress);
                 async move {
                     let t = tokio::time::Instant::now();
@@ -736,6 +741,8 @@ async fn failover(
                     (r, t.elapsed())
                 }
             }))
+            .buffered(usize::from(args.concurrency))
+            .collect()
             .await;
         progress.finish();
         let mut failed = None;

@@ -1008,6 +1008,7 @@ async fn dr_failover_plans_then_promotes_raises_capacity_and_fails_dns_over() {
             app: AppArgs { app: dir.clone() },
             dry_run,
             from_step: 1,
+            concurrency: 4,
             yes,
             wait: wait(),
         })
