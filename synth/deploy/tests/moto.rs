@@ -19,6 +19,11 @@ use banca_deploy::dr::{DrBootstrapArgs, DrCommand, Regions};
 use banca_synth::cli::{ExitStatus, OutputArgs, Printer};
 use common::{DR, PRIMARY};
 
+/// One test against moto at a time: both bootstrap the same toolkit stack (on a fresh moto,
+/// two concurrent CreateStacks of CDKToolkit would race), and moto's backends are not
+/// thread-safe across concurrent stack creations.
+static MOTO: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn moto_config() -> aws_config::SdkConfig {
     let endpoint =
         std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:5055".into());
@@ -83,6 +88,7 @@ async fn stack_exists(aws: &Aws, region: &str, name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_bootstrap_deploy_redeploy_dr_bootstrap_destroy() {
+    let _one_at_a_time = MOTO.lock().await;
     let conf = moto_config().await;
     let aws = Aws::from_config(conf.clone());
     let p = common::prefix("e");
@@ -301,6 +307,7 @@ async fn moto_bootstrap_deploy_redeploy_dr_bootstrap_destroy() {
 /// The default way to create a stack: a CREATE change set, executed and waited for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_a_new_stack_is_created_through_a_change_set() {
+    let _one_at_a_time = MOTO.lock().await;
     let aws = Aws::from_config(moto_config().await);
     let p = common::prefix("c");
     let app = common::temp_dir(&p);
