@@ -148,7 +148,7 @@ async fn moto_bootstrap_deploy_redeploy_dr_bootstrap_destroy() {
         results.iter().all(|r| r["outcome"] == "created"),
         "{results:?}"
     );
-    // New stacks are created directly; change sets are for updates.
+    // Created with --method direct (see deploy_args): no change set executed.
     assert!(
         results.iter().all(|r| r["executed_change_set"] == false),
         "{results:?}"
