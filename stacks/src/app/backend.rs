@@ -28,7 +28,7 @@ use serde_json::{Value as Json, json};
 
 use super::messaging::timeouts;
 use super::secrets::grant_read;
-use super::{Handler, Pick, Region, Role, Shared, local_arn};
+use super::{Handler, Pick, Region, Role, Shared, local_arn, unless_zero};
 
 /// Log retention of every handler, days.
 pub const LOG_RETENTION_DAYS: u32 = 365;
@@ -104,28 +104,17 @@ pub(crate) fn function(
         },
     )?;
     if let Some(pick) = spec.reserved.filter(|p| r.peak(*p) > 0) {
-        f.resource()
-            .set_property("ReservedConcurrentExecutions", r.scaled(s, pick, false)?);
+        f.resource().set_property(
+            "ReservedConcurrentExecutions",
+            r.scaled(s, pick, |n| unless_zero(n, |n| json!(n)))?,
+        );
     }
     if let (Some(pick), Some(alias)) = (spec.provisioned, f.alias()) {
-        let n = r.scaled(s, pick, false)?;
         alias.set_property(
             "ProvisionedConcurrencyConfig",
-            match n {
-                Json::Number(_) => json!({"ProvisionedConcurrentExecutions": n}),
-                Json::Object(ref o) if o.contains_key("Fn::If") => {
-                    let wrap = |v: &Json| {
-                        if v.is_number() {
-                            json!({"ProvisionedConcurrentExecutions": v})
-                        } else {
-                            v.clone()
-                        }
-                    };
-                    let branches = &o["Fn::If"];
-                    json!({"Fn::If": [branches[0], wrap(&branches[1]), wrap(&branches[2])]})
-                }
-                other => other,
-            },
+            r.scaled(s, pick, |n| {
+                unless_zero(n, |n| json!({"ProvisionedConcurrentExecutions": n}))
+            })?,
         );
     }
     Ok(f)

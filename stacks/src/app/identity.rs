@@ -154,8 +154,10 @@ pub(crate) fn build(
             ..AutoScalingGroupProps::new(&env.net.vpc, env.sec.data_key.clone())
         },
     )?;
-    asg.resource()
-        .set_property("MinSize", r.scaled(&s, |c| c.uaa_min_instances, true)?);
+    asg.resource().set_property(
+        "MinSize",
+        r.scaled(&s, |c| c.uaa_min_instances, |n| json!(n.to_string()))?,
+    );
     let alb = LoadBalancer::new(
         &s,
         "UaaLoadBalancer",

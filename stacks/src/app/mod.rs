@@ -139,17 +139,17 @@ impl Region<'_> {
             })
     }
 
-    /// A capacity figure (`pick` of a [`Capacity`]) as a template value. The primary states its
-    /// own. A DR stack states both through its capacity switch: the stack parameter
-    /// [`CAPACITY_PARAMETER`] (`standby` by default; `banca dr failover` sets it to `active`)
-    /// picks the standby or the primary figure, so a failover raises capacity with a
-    /// CloudFormation update and leaves nothing drifted. Zero means "none": `AWS::NoValue`.
-    pub fn scaled(&self, s: &Scope, pick: Pick, as_text: bool) -> Result<Json, SynthError> {
-        let value = |n: u32| match (n, as_text) {
-            (0, _) => json!({"Ref": "AWS::NoValue"}),
-            (n, true) => json!(n.to_string()),
-            (n, false) => json!(n),
-        };
+    /// A capacity figure (`pick` of a [`Capacity`]) as the template value `value` makes of it.
+    /// The primary states its own. A DR stack states both through its capacity switch: the
+    /// stack parameter [`CAPACITY_PARAMETER`] (`standby` by default; `banca dr failover` sets
+    /// it to `active`) picks the standby or the primary figure, so a failover raises capacity
+    /// with a CloudFormation update and leaves nothing drifted.
+    pub fn scaled(
+        &self,
+        s: &Scope,
+        pick: Pick,
+        value: impl Fn(u32) -> Json,
+    ) -> Result<Json, SynthError> {
         let own = pick(self.capacity);
         match self.role {
             Role::Primary => Ok(value(own)),
@@ -203,6 +203,15 @@ pub const ACTIVE_CAPACITY_CONDITION: &str = "ActiveCapacity";
 pub const STANDBY: &str = "standby";
 /// The switch after a failover: the primary's capacity.
 pub const ACTIVE: &str = "active";
+
+/// `value(n)`, or `AWS::NoValue` when `n` is 0 (a figure where zero means "none").
+pub(crate) fn unless_zero(n: u32, value: impl Fn(u32) -> Json) -> Json {
+    if n == 0 {
+        json!({"Ref": "AWS::NoValue"})
+    } else {
+        value(n)
+    }
+}
 
 /// Picks one figure of a [`Capacity`].
 pub(crate) type Pick = fn(&Capacity) -> u32;

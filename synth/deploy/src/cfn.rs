@@ -348,6 +348,26 @@ pub async fn physical_ids(
         .collect())
 }
 
+/// Deletes the stack `stack_id` and waits for the end; its final status
+/// (`DELETE_COMPLETE`, or `DELETE_FAILED` with the reasons in `tail`).
+pub async fn delete_stack(
+    cfn: &Client,
+    stack_id: &str,
+    stack_name: &str,
+    region: &str,
+    waiting: Waiting,
+    tail: &mut EventTail,
+    progress: &Progress<'_>,
+) -> Result<String, Error> {
+    cfn.delete_stack()
+        .stack_name(stack_id)
+        .client_request_token(request_token("delete", stack_name))
+        .send()
+        .await
+        .map_err(|e| Error::aws("DeleteStack", stack_name, region, &e))?;
+    wait_for_stack(cfn, stack_id, stack_name, region, waiting, tail, progress).await
+}
+
 /// A token for one mutating CloudFormation request (CreateStack, ExecuteChangeSet,
 /// UpdateStack, DeleteStack): when the SDK retries the request after a timeout or a 5xx, the
 /// retry carries the same token and CloudFormation recognises it instead of answering

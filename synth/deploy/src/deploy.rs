@@ -362,14 +362,8 @@ pub async fn deploy_stack(
                     "{name}: deleting the stack left by a failed first deploy ({})",
                     d.status
                 ));
-                cfn.delete_stack()
-                    .stack_name(&d.id)
-                    .client_request_token(cfn::request_token("delete", &name))
-                    .send()
-                    .await
-                    .map_err(|e| Error::aws("DeleteStack", &name, &region, &e))?;
                 let mut tail = EventTail::fresh(&region);
-                cfn::wait_for_stack(
+                cfn::delete_stack(
                     &cfn,
                     &d.id,
                     &name,
@@ -651,14 +645,8 @@ async fn create_stack(
     let cfn = aws.cloudformation(&region);
     // A stack that only ever had a change set (REVIEW_IN_PROGRESS) blocks CreateStack.
     if let Some(d) = leftover {
-        cfn.delete_stack()
-            .stack_name(&d.id)
-            .client_request_token(cfn::request_token("delete", &name))
-            .send()
-            .await
-            .map_err(|e| Error::aws("DeleteStack", &name, &region, &e))?;
         let mut tail = EventTail::fresh(&region);
-        cfn::wait_for_stack(
+        cfn::delete_stack(
             &cfn,
             &d.id,
             &name,

@@ -102,13 +102,7 @@ pub async fn destroy_stack(
         }
     }
     let mut tail = EventTail::start(&cfn, &deployed.id, &region).await;
-    cfn.delete_stack()
-        .stack_name(&deployed.id)
-        .client_request_token(cfn::request_token("delete", &name))
-        .send()
-        .await
-        .map_err(|e| Error::aws("DeleteStack", &name, &region, &e))?;
-    let status = cfn::wait_for_stack(
+    let status = cfn::delete_stack(
         &cfn,
         &deployed.id,
         &name,

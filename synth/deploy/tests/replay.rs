@@ -858,6 +858,30 @@ fn dr_app(tag: &str) -> std::path::PathBuf {
     dir
 }
 
+/// GetHealthCheck of the PRIMARY record's health check, inverted or not.
+fn health_check(
+    inverted: bool,
+) -> aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput {
+    use aws_sdk_route53::types::{HealthCheck, HealthCheckConfig, HealthCheckType};
+    aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput::builder()
+        .health_check(
+            HealthCheck::builder()
+                .id("hc-0001")
+                .caller_reference("banca")
+                .health_check_version(if inverted { 2 } else { 1 })
+                .health_check_config(
+                    HealthCheckConfig::builder()
+                        .r#type(HealthCheckType::Https)
+                        .inverted(inverted)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
 fn resource(logical: &str, ty: &str, physical: &str) -> StackResource {
     StackResource::builder()
         .logical_resource_id(logical)
@@ -875,9 +899,7 @@ async fn dr_failover_plans_then_promotes_raises_capacity_and_fails_dns_over() {
     use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
     use aws_sdk_rds::operation::promote_read_replica::PromoteReadReplicaOutput;
     use aws_sdk_rds::types::DbInstance;
-    use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
     use aws_sdk_route53::operation::update_health_check::UpdateHealthCheckOutput;
-    use aws_sdk_route53::types::{HealthCheck, HealthCheckConfig, HealthCheckType};
     use banca_deploy::dr::{DrCommand, DrFailoverArgs, DrStatusArgs, Regions, run_with};
 
     let dir = dr_app("failover");
@@ -973,25 +995,8 @@ async fn dr_failover_plans_then_promotes_raises_capacity_and_fails_dns_over() {
     let invert = mock!(aws_sdk_route53::Client::update_health_check)
         .match_requests(|r| r.health_check_id() == Some("hc-0001") && r.inverted() == Some(true))
         .then_output(|| UpdateHealthCheckOutput::builder().build());
-    let get_hc = mock!(aws_sdk_route53::Client::get_health_check).then_output(|| {
-        GetHealthCheckOutput::builder()
-            .health_check(
-                HealthCheck::builder()
-                    .id("hc-0001")
-                    .caller_reference("banca")
-                    .health_check_version(2)
-                    .health_check_config(
-                        HealthCheckConfig::builder()
-                            .r#type(HealthCheckType::Https)
-                            .inverted(true)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let get_hc =
+        mock!(aws_sdk_route53::Client::get_health_check).then_output(|| health_check(true));
     let r53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&invert, &get_hc]);
     let aws = Aws::from_config(base())
         .with_cloudformation(cfn)
@@ -1299,8 +1304,6 @@ async fn an_update_keeps_parameters_set_outside_the_assembly_and_syncs_terminati
 async fn dr_status_reports_replication_health_from_rds_status_infos() {
     use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
     use aws_sdk_rds::types::{DbInstance, DbInstanceStatusInfo};
-    use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
-    use aws_sdk_route53::types::{HealthCheck, HealthCheckConfig, HealthCheckType};
     use banca_deploy::dr::{DrCommand, DrStatusArgs, Regions, run_with};
 
     let dir = dr_app("status");
@@ -1351,25 +1354,8 @@ async fn dr_status_reports_replication_health_from_rds_status_infos() {
             .build()
     });
     let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&db]);
-    let get_hc = mock!(aws_sdk_route53::Client::get_health_check).then_output(|| {
-        GetHealthCheckOutput::builder()
-            .health_check(
-                HealthCheck::builder()
-                    .id("hc-0001")
-                    .caller_reference("banca")
-                    .health_check_version(1)
-                    .health_check_config(
-                        HealthCheckConfig::builder()
-                            .r#type(HealthCheckType::Https)
-                            .inverted(false)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let get_hc =
+        mock!(aws_sdk_route53::Client::get_health_check).then_output(|| health_check(false));
     let r53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&get_hc]);
     let aws = Aws::from_config(base())
         .with_cloudformation(cfn)
